@@ -1,0 +1,50 @@
+"""The project's errors: a small hierarchy whose exceptions carry their fields."""
+
+from __future__ import annotations
+
+
+class KBError(Exception):
+    """Base of every error the project raises on purpose."""
+
+
+class DateFormatError(KBError, ValueError):
+    """A date in a format the project does not read."""
+
+    def __init__(self, found: str, expected: str) -> None:
+        self.found = found
+        self.expected = expected
+        super().__init__(f"found {found!r}, expected {expected}")
+
+
+class SourceError(KBError):
+    """Bad input: names the file, the line (1-based, or None for the whole file) and what was expected."""
+
+    def __init__(self, source: str, line: int | None, expected: str, found: str = "") -> None:
+        self.source = source
+        self.line = line
+        self.expected = expected
+        self.found = found
+        where = f"{source}:{line}" if line else source
+        detail = f"; found {found!r}" if found else ""
+        super().__init__(f"{where}: expected {expected}{detail}")
+
+
+class NotCenteneTemplate(SourceError):
+    """The text is not a policy of the Centene clinical-policy template."""
+
+
+class ChangeDataError(SourceError):
+    """A change-data file that is malformed or does not fit the document it is applied to."""
+
+
+class UnknownPolicy(KBError):
+    def __init__(self, policy: str) -> None:
+        self.policy = policy
+        super().__init__(f"no policy {policy!r} in the knowledge base (see `kb policies`)")
+
+
+class UnknownVersion(KBError):
+    def __init__(self, policy: str, label: str) -> None:
+        self.policy = policy
+        self.label = label
+        super().__init__(f"policy {policy} has no version {label!r}")

@@ -1,0 +1,305 @@
+"""The typed document model: the leaf every stage imports.
+
+A policy version is a set of records, each with a stable ``key`` inside its policy and a
+``Provenance`` saying what it rests on. Records are frozen: a revision makes new ones.
+The criteria tree is flat here (``parent_id`` + ``position``) so that records of every kind
+can be stored as intervals, diffed by key and changed by data-driven operations alike.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields, replace
+from datetime import date
+from enum import StrEnum
+from typing import ClassVar, Iterator
+
+from kb.dates import Month
+
+LINES_OF_BUSINESS = ("Commercial", "HIM", "Medicaid")
+
+
+class Logic(StrEnum):
+    """How an item's children combine."""
+
+    ALL = "all"
+    ANY = "any"
+
+
+class Source(StrEnum):
+    """What a record rests on (see the history reference: `log`, `copy-11.23`)."""
+
+    DOCUMENT = "document"
+    LOG = "log"
+    COPY = "copy-11.23"
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True)
+class Span:
+    """Lines ``first``..``last`` (1-based, inclusive) of the source document."""
+
+    first: int
+    last: int
+
+    def __str__(self) -> str:
+        return f"{self.first}" if self.first == self.last else f"{self.first}-{self.last}"
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """Where a record comes from: a document's lines, or a revision clause, or nowhere known."""
+
+    source: str = Source.DOCUMENT
+    document_sha256: str | None = None
+    span: Span | None = None
+    revision: str | None = None
+    clause: str | None = None
+    confidence: str | None = None
+
+    @property
+    def is_unknown(self) -> bool:
+        return self.source == Source.UNKNOWN
+
+
+@dataclass(frozen=True)
+class Record:
+    """Base of every stored record kind; ``KIND`` names its table."""
+
+    KIND: ClassVar[str] = ""
+    provenance: Provenance = field(default_factory=Provenance, kw_only=True, compare=True)
+
+    @property
+    def key(self) -> str:
+        raise NotImplementedError
+
+    def content(self) -> dict[str, object]:
+        """The record's own fields (no provenance), for storage, diffs and equality checks."""
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "provenance"}
+
+    def with_provenance(self, provenance: Provenance) -> Record:
+        return replace(self, provenance=provenance)
+
+
+@dataclass(frozen=True)
+class Criterion(Record):
+    """One node of a criteria tree: a criteria set (``I.A``) or an item (``I.A.5.b``).
+
+    ``item_id`` is the item's identity across versions: its label path in the document that
+    first named it. ``label`` is how the version itself numbers it. ``text`` None = unknown.
+    """
+
+    KIND: ClassVar[str] = "criterion"
+    item_id: str
+    parent_id: str | None
+    position: int
+    section: str
+    indication: str
+    label: str
+    text: str | None
+    logic: Logic | None = None
+    logic_text: str | None = None
+    footnote_marker: str | None = None
+    footnote_text: str | None = None
+    raw_text: str | None = None
+
+    @property
+    def key(self) -> str:
+        return self.item_id
+
+
+@dataclass(frozen=True)
+class Duration(Record):
+    """An approval duration for one section, indication and line of business."""
+
+    KIND: ClassVar[str] = "duration"
+    section: str
+    indication: str
+    line_of_business: str
+    text: str | None
+    months: int | None = None
+    weeks: int | None = None
+    rule: str | None = None
+    cycle_cap: int | None = None
+    reauthorization_permitted: bool = True
+
+    @property
+    def key(self) -> str:
+        return f"{self.section}.{self.indication}.{self.line_of_business}"
+
+
+@dataclass(frozen=True)
+class CrossReference(Record):
+    """A policy to refer to, for one line of business, named in an item's text."""
+
+    KIND: ClassVar[str] = "cross_reference"
+    item_id: str
+    line_of_business: str
+    role: str
+    policy_ref: str | None
+
+    @property
+    def key(self) -> str:
+        return f"{self.item_id}:{self.role}:{self.line_of_business}"
+
+
+@dataclass(frozen=True)
+class Statement(Record):
+    """A prose element: description, FDA indication, appendix entry, definition, footnote ..."""
+
+    KIND: ClassVar[str] = "statement"
+    kind: str
+    ordinal: int
+    text: str | None
+    heading: str | None = None
+    term: str | None = None
+    raw_text: str | None = None
+
+    @property
+    def key(self) -> str:
+        return f"{self.kind}:{self.term}" if self.term else f"{self.kind}:{self.ordinal}"
+
+
+@dataclass(frozen=True)
+class Code(Record):
+    KIND: ClassVar[str] = "code"
+    system: str
+    code: str | None
+    description: str
+    ordinal: int = 0
+
+    @property
+    def key(self) -> str:
+        return f"{self.system}:{self.code or self.description}"
+
+
+@dataclass(frozen=True)
+class Reference(Record):
+    KIND: ClassVar[str] = "reference"
+    ordinal: int
+    citation: str
+    url: str | None = None
+    accessed: date | None = None
+    raw_text: str | None = None
+
+    @property
+    def key(self) -> str:
+        return self.url or self.citation
+
+
+@dataclass(frozen=True)
+class DosingRow(Record):
+    KIND: ClassVar[str] = "dosing"
+    ordinal: int
+    indication: str
+    regimen: str
+    max_dose: str
+    raw_text: str | None = None
+
+    @property
+    def key(self) -> str:
+        return f"{self.ordinal}:{self.indication}"
+
+
+@dataclass(frozen=True)
+class RevisionRow(Record):
+    """A row of "Reviews, Revisions, and Approvals" as printed."""
+
+    KIND: ClassVar[str] = "revision_row"
+    ordinal: int
+    description: str
+    date: date
+    pt_month: Month | None
+
+    @property
+    def key(self) -> str:
+        return f"{self.date.isoformat()}#{self.ordinal}"
+
+
+RECORD_KINDS: tuple[type[Record], ...] = (
+    Criterion,
+    Duration,
+    CrossReference,
+    Statement,
+    Code,
+    Reference,
+    DosingRow,
+)
+
+
+@dataclass(frozen=True)
+class Drug:
+    generic_name: str
+    brand_names: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Header:
+    title: str
+    reference_number: str
+    drugs: tuple[Drug, ...]
+    original_effective_date: date
+    last_review: Month
+    lines_of_business: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class CoverageBlock:
+    """Lines that are not content: recognised ``boilerplate`` or ``unparsed`` (kept and reported)."""
+
+    status: str
+    kind: str
+    span: Span
+    text: str
+
+
+@dataclass(frozen=True)
+class PolicyDocument:
+    """One full document of a policy as a loader read it."""
+
+    source: str
+    sha256: str
+    text: str
+    header: Header
+    records: tuple[Record, ...]
+    revision_log: tuple[RevisionRow, ...]
+    coverage: tuple[CoverageBlock, ...]
+    line_count: int
+
+    @property
+    def policy_id(self) -> str:
+        return self.header.reference_number
+
+    def of_kind(self, kind: type[Record]) -> list[Record]:
+        return [record for record in self.records if isinstance(record, kind)]
+
+    @property
+    def unparsed(self) -> list[CoverageBlock]:
+        return [block for block in self.coverage if block.status == "unparsed"]
+
+
+@dataclass
+class PolicyState:
+    """The records of one version, by kind and key: what change operations act on."""
+
+    records: dict[str, dict[str, Record]]
+
+    @classmethod
+    def of(cls, records: tuple[Record, ...] | list[Record]) -> PolicyState:
+        state = cls({kind.KIND: {} for kind in RECORD_KINDS})
+        for record in records:
+            state.records[record.KIND][record.key] = record
+        return state
+
+    def copy(self) -> PolicyState:
+        return PolicyState({kind: dict(by_key) for kind, by_key in self.records.items()})
+
+    def all(self) -> Iterator[Record]:
+        for by_key in self.records.values():
+            yield from by_key.values()
+
+    def criteria(self) -> dict[str, Criterion]:
+        return self.records[Criterion.KIND]  # type: ignore[return-value]
+
+    def children(self, parent_id: str | None) -> list[Criterion]:
+        kids = [c for c in self.criteria().values() if c.parent_id == parent_id]
+        return sorted(kids, key=lambda c: (c.section, c.indication, c.position))

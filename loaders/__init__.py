@@ -1,0 +1,1 @@
+"""Loaders: policy text in, typed ``PolicyDocument`` out. Pure: no database."""

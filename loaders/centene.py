@@ -1,0 +1,294 @@
+"""The loader for the Centene clinical-policy template: text in, ``PolicyDocument`` out.
+
+A pipeline of small steps: read -> strip page furniture -> split sections -> parse each
+section into records -> bind footnotes -> account for every line (coverage).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from kb.dates import parse_long_date, parse_policy_date, parse_policy_month
+from kb.errors import DateFormatError, NotCenteneTemplate
+from kb.model import (
+    LINES_OF_BUSINESS, Code, Criterion, DosingRow, Drug, Header, PolicyDocument, Record, Reference,
+    RevisionRow, Statement,
+)
+from loaders.context import BOILERPLATE, ParseContext
+from loaders.criteria import bind_footnotes, parse_criteria, parse_tail, split_indications
+from loaders.crossrefs import cross_references
+from loaders.durations import lines_of_business_in
+from loaders.markup import html_cell_text, plain, strip_emphasis
+from loaders.sections import Section, joined, paragraphs, split_sections, strip_page_headers
+from loaders.source import Line, SourceText, read_source, source_from_bytes
+from loaders.tables import read_table
+
+_TITLE = re.compile(r"^\**Clinical Policy:\s*(.+?)\**$", re.I)
+_FIELD = re.compile(r"^\**(Reference Number|Effective Date|Last Review Date|Line of Business)\**:\s*(.*)$", re.I)
+_DRUG = re.compile(r"([^(),]+?)\s*\(([^)]+)\)")
+_URL = re.compile(r"Available at:?\s*<?(\S+?)>?\.?(?=\s|$)", re.I)
+_ACCESSED = re.compile(r"Accessed\s+([A-Z][a-z]+\.? \d{1,2},\s*\d{4})", re.I)
+_TERM = re.compile(r"^([A-Za-z0-9/\-+ ]{1,40}?):\s+(.+)$")
+_APPENDIX = re.compile(r"^Appendix ([A-Z]):\s*(.*)$", re.I)
+_DEFINITION = re.compile(r"^\*?\s*([A-Za-z]+) \(([^)]+)\) is defined as", re.I)
+_NAVIGATION = re.compile(r"^\[.+\]\(#\)|^See \[?Important Reminder", re.I)
+
+
+def load_path(path: str | Path) -> PolicyDocument:
+    """Read and parse one policy file."""
+    return parse_source(read_source(path))
+
+
+def load_text(name: str, text: str) -> PolicyDocument:
+    """Parse policy text given in memory (``name`` stands for the file in errors)."""
+    return parse_source(source_from_bytes(name, text.encode("utf-8")))
+
+
+def parse_source(source: SourceText) -> PolicyDocument:
+    ctx = ParseContext(source)
+    header = parse_header(ctx)
+    running_name = re.sub(r"\s*\(.*$", "", header.title)
+    sections = split_sections(strip_page_headers(ctx, running_name))
+    by_name = {section.name: section for section in sections}
+    if "I" not in by_name:
+        raise ctx.error(None, "an 'I. Initial Approval Criteria' section")
+    records: list[Record] = []
+    revision_log: list[RevisionRow] = []
+    for section in sections:
+        if section.heading:
+            ctx.claim([section.heading])
+        if section.name in ("I", "II"):
+            records += parse_criteria_section(ctx, section, header.lines_of_business)
+        elif section.name == "log":
+            revision_log = parse_revision_log(ctx, section)
+        elif section.name in _SECTION_PARSERS:
+            records += _SECTION_PARSERS[section.name](ctx, section)
+    if not any(isinstance(r, Criterion) and r.section == "I" and r.parent_id for r in records):
+        raise ctx.error(by_name["I"].heading.number if by_name["I"].heading else None,
+                        "initial approval criteria (numbered items) under section I")
+    return PolicyDocument(
+        source.path, source.sha256, source.text, header, tuple(bind_footnotes(records)),
+        tuple(revision_log), ctx.coverage(), len(source.lines),
+    )
+
+
+def parse_header(ctx: ParseContext) -> Header:
+    """Title, reference number, dates and lines of business from the first lines."""
+    lines = [line for line in ctx.source.lines if not line.blank]
+    title_line = next((line for line in lines[:12] if _TITLE.match(line.text.strip())), None)
+    fields: dict[str, Line] = {}
+    for line in lines[:20]:
+        match = _FIELD.match(line.text.strip())
+        if match:
+            fields.setdefault(match.group(1).lower(), line)
+    if title_line is None or not fields:
+        raise NotCenteneTemplate(
+            ctx.source.path, lines[0].number,
+            "a Centene clinical policy (a 'Clinical Policy: <drug>' title and 'Reference Number:' line)",
+            found=lines[0].text.strip()[:80],
+        )
+    ctx.claim([title_line, *fields.values()])
+    title = _TITLE.match(title_line.text.strip()).group(1).strip()  # type: ignore[union-attr]
+    reference = _field(ctx, fields, "reference number", "a 'Reference Number: CP.PHAR.NNN' line", title_line)
+    if not re.fullmatch(r"[A-Z]{2,4}(?:\.[A-Z0-9]+)+", reference):
+        raise ctx.error(fields["reference number"].number, "a reference number such as CP.PHAR.359", reference)
+    effective = _dated(ctx, fields, "effective date", parse_policy_date, title_line)
+    last_review = _dated(ctx, fields, "last review date", parse_policy_month, title_line)
+    lob_text = fields["line of business"].text.split(":", 1)[1] if "line of business" in fields else ""
+    lobs = lines_of_business_in(lob_text) or LINES_OF_BUSINESS
+    drugs = tuple(Drug(g.strip(), tuple(b.strip() for b in re.split(r",| and ", brands)))
+                  for g, brands in _DRUG.findall(title)) or (Drug(title, ()),)
+    return Header(title, reference, drugs, effective, last_review, lobs)
+
+
+def _field(ctx: ParseContext, fields: dict[str, Line], name: str, expected: str, near: Line) -> str:
+    if name not in fields:
+        raise ctx.error(near.number, expected, found="no such line near the title")
+    return strip_emphasis(fields[name].text.split(":", 1)[1]).strip()
+
+
+def _dated(ctx: ParseContext, fields: dict[str, Line], name: str, parse, near: Line):  # noqa: ANN001, ANN202
+    text = _field(ctx, fields, name, f"a '{name.title()}:' line", near)
+    try:
+        return parse(text)
+    except DateFormatError as error:
+        raise ctx.error(fields[name].number, f"{name.title()} as {error.expected}", text) from None
+
+
+def _statements(ctx: ParseContext, section: Section, kind: str) -> list[Record]:
+    return [
+        Statement(kind, n, plain(joined(p)), raw_text="\n".join(l.raw for l in p),
+                  provenance=ctx.provenance(p[0].number, p[-1].number))
+        for n, p in enumerate(_claimed_paragraphs(ctx, section.lines), start=1)
+    ]
+
+
+def _claimed_paragraphs(ctx: ParseContext, lines: list[Line]) -> list[list[Line]]:
+    found = []
+    for paragraph in paragraphs(lines):
+        if _NAVIGATION.match(paragraph[0].text.strip()):
+            ctx.claim(paragraph, BOILERPLATE, "navigation")
+            continue
+        ctx.claim(paragraph)
+        found.append(paragraph)
+    return found
+
+
+def _claim_navigation(ctx: ParseContext, section: Section) -> list[Record]:
+    """The header's links ("[Coding Implications](#)..."): boilerplate; anything else stays unparsed."""
+    for line in section.lines:
+        if _NAVIGATION.match(line.text.strip()):
+            ctx.claim([line], BOILERPLATE, "navigation")
+    return []
+
+
+def parse_criteria_section(ctx: ParseContext, section: Section, lobs: tuple[str, ...]) -> list[Record]:
+    """Section I or II: each indication's tree, footnotes, durations and cross-references."""
+    lines = list(section.lines)
+    heading = section.heading
+    if heading and "**" in heading.text:  # "I. Initial Approval Criteria**A. ...**" on one line
+        rest = heading.text.split("**", 1)[1]
+        lines.insert(0, Line(heading.number, heading.raw, rest))
+    records: list[Record] = []
+    for indication_heading, letter, title, body in split_indications(lines):
+        criteria, tail = parse_criteria(ctx, section.name, letter, indication_heading, title, body)
+        records += criteria
+        records += parse_tail(ctx, section.name, letter, tail, lobs)
+        for criterion in criteria:
+            if isinstance(criterion, Criterion) and criterion.text:
+                records += cross_references(criterion.item_id, criterion.text, criterion.provenance)
+    return records
+
+
+def parse_noncovered(ctx: ParseContext, section: Section) -> list[Record]:
+    records: list[Record] = []
+    for n, paragraph in enumerate(_claimed_paragraphs(ctx, section.lines), start=1):
+        text = plain(re.sub(r"^[-•]\s*", "", joined(paragraph)))
+        letter_match = re.match(r"^([A-Z])\.\s+(.*)$", text)
+        term, body = (letter_match.groups() if letter_match else (str(n), text))
+        provenance = ctx.provenance(paragraph[0].number, paragraph[-1].number)
+        records.append(Statement("non_covered", n, body, term=term, raw_text=joined(paragraph), provenance=provenance))
+        records += cross_references(f"III.{term}", body, provenance)
+    return records
+
+
+def parse_appendices(ctx: ParseContext, section: Section) -> list[Record]:
+    records: list[Record] = []
+    heading, letter, count = "", "", 0
+    for paragraph in _claimed_paragraphs(ctx, section.lines):
+        text = plain(re.sub(r"^[-•]\s*", "", joined(paragraph)))
+        appendix = _APPENDIX.match(text)
+        provenance = ctx.provenance(paragraph[0].number, paragraph[-1].number)
+        if appendix:
+            letter, heading, count = appendix.group(1), text, 0
+            continue
+        count += 1
+        term = _TERM.match(text)
+        if "abbreviation" in heading.lower() and term:
+            records.append(Statement("abbreviation", count, term.group(2), heading=heading,
+                                     term=term.group(1), raw_text=joined(paragraph), provenance=provenance))
+        else:
+            records.append(Statement("appendix", count, text, heading=heading, term=f"{letter}.{count}",
+                                     raw_text=joined(paragraph), provenance=provenance))
+    return records
+
+
+def parse_dosing(ctx: ParseContext, section: Section) -> list[Record]:
+    _, rows = read_table(ctx, section.lines, 3)
+    records: list[Record] = [
+        DosingRow(n, html_cell_text(row.cells[0]), html_cell_text(row.cells[1]), html_cell_text(row.cells[2]),
+                  raw_text="\n".join(line.raw for line in row.lines),
+                  provenance=ctx.provenance(row.lines[0].number, row.lines[-1].number))
+        for n, row in enumerate(rows, start=1)
+    ]
+    prose = [line for line in section.lines if "\t" not in line.raw]
+    for n, paragraph in enumerate(_claimed_paragraphs(ctx, prose), start=1):
+        text = strip_emphasis(plain(joined(paragraph)))
+        definition = _DEFINITION.match(text)
+        records.append(Statement("definition" if definition else "dosing_note", n, text,
+                                 term=definition.group(1) if definition else None,
+                                 raw_text=joined(paragraph),
+                                 provenance=ctx.provenance(paragraph[0].number, paragraph[-1].number)))
+    return records
+
+
+def parse_references(ctx: ParseContext, section: Section) -> list[Record]:
+    records: list[Record] = []
+    for n, paragraph in enumerate(_claimed_paragraphs(ctx, section.lines), start=1):
+        text = re.sub(r"^[-•]\s*|^\d+\.\s+", "", joined(paragraph))
+        url = _URL.search(text)
+        accessed = _ACCESSED.search(text)
+        citation = text[: url.start()].strip() if url else re.sub(r"\s*Accessed .*$", "", text)
+        try:
+            accessed_on = parse_long_date(accessed.group(1).replace(".", "")) if accessed else None
+        except DateFormatError as error:
+            raise ctx.error(paragraph[0].number, f"an accessed date as {error.expected}", error.found) from None
+        records.append(Reference(n, plain(citation), url.group(1).rstrip(".>") if url else None, accessed_on,
+                                 raw_text=joined(paragraph),
+                                 provenance=ctx.provenance(paragraph[0].number, paragraph[-1].number)))
+    return records
+
+
+def parse_coding(ctx: ParseContext, section: Section) -> list[Record]:
+    tab_lines = [line for line in section.lines if "\t" in line.raw]
+    for paragraph in paragraphs([line for line in section.lines if "\t" not in line.raw]):
+        ctx.claim(paragraph, BOILERPLATE, "coding disclaimer")
+    records: list[Record] = []
+    for table_start in _table_starts(tab_lines):
+        header, rows = read_table(ctx, table_start, 2)
+        system = re.sub(r"\s*Codes?$", "", header[0], flags=re.I).upper().replace("HCPSC", "HCPCS")
+        for n, row in enumerate(rows, start=1):
+            code = row.cells[0] if re.fullmatch(r"[A-Z0-9]{4,7}(?:\.[0-9A-Z]+)?", row.cells[0]) else None
+            records.append(Code(system, code, row.cells[1] or row.cells[0], n,
+                                provenance=ctx.provenance(row.lines[0].number)))
+    return records
+
+
+def _table_starts(tab_lines: list[Line]) -> list[list[Line]]:
+    """Coding tables one after another, each from its "... Codes<TAB>Description" header."""
+    tables: list[list[Line]] = []
+    for line in tab_lines:
+        if re.match(r"^\S.*codes?\t", line.text, re.I) and "description" in line.text.lower():
+            tables.append([])
+        if tables:
+            tables[-1].append(line)
+    return tables
+
+
+def parse_revision_log(ctx: ParseContext, section: Section) -> list[RevisionRow]:
+    heading = section.heading.text.split("\t") if section.heading else []
+    _, rows = read_table(ctx, section.lines, 3, header=heading)
+    log: list[RevisionRow] = []
+    for n, row in enumerate(rows, start=1):
+        description, date_text, pt_text = row.cells
+        number = row.lines[0].number
+        try:
+            revised = parse_policy_date(date_text)
+            pt_month = parse_policy_month(pt_text) if pt_text else None
+        except DateFormatError as error:
+            raise ctx.error(number, f"revision log dates as {error.expected}", error.found) from None
+        log.append(RevisionRow(n, plain(description), revised, pt_month, provenance=ctx.provenance(number)))
+    return log
+
+
+def parse_reminder(ctx: ParseContext, section: Section) -> list[Record]:
+    for paragraph in paragraphs(section.lines):
+        kind = "copyright" if paragraph[0].text.startswith(("©", "(c)")) else "important reminder"
+        ctx.claim(paragraph, BOILERPLATE, kind)
+    return []
+
+
+_SECTION_PARSERS = {
+    "description": lambda ctx, s: _statements(ctx, s, "description"),
+    "fda": lambda ctx, s: _statements(ctx, s, "fda_indication"),
+    "policy": lambda ctx, s: _statements(ctx, s, "criteria_preamble"),
+    "header": lambda ctx, s: _claim_navigation(ctx, s),
+    "III": parse_noncovered,
+    "IV": parse_appendices,
+    "V": parse_dosing,
+    "VI": lambda ctx, s: _statements(ctx, s, "product_availability"),
+    "VII": parse_references,
+    "coding": parse_coding,
+    "reminder": parse_reminder,
+}

@@ -1,0 +1,192 @@
+"""Sections I and II: criteria trees, footnotes and approval durations per indication.
+
+The item lists are markdown once their indentation is normalised; markdown-it builds the
+tree and its line maps carry each item back to its source lines.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, replace
+
+from markdown_it.token import Token
+
+from kb.model import Criterion, Record, Statement
+from loaders.context import ParseContext
+from loaders.durations import parse_duration_line
+from loaders.logic import footnote_marker, logic_of
+from loaders.markup import MARKDOWN, inline_text, plain, strip_emphasis
+from loaders.source import Line
+
+_INDICATION = re.compile(r"^\**\s*([A-Z])\.\s+(.+?)\s*\**$")
+_NUMBERED = re.compile(r"^(\d+)\.\s+(.*)$")
+_SUB = re.compile(r"^[-•]?\s*([a-z]{1,4})[.)]\s+(.*)$")
+_FOOTNOTE = re.compile(r"^\*+\s*\S")
+_DURATION = re.compile(r"^\**approval duration\**\s*:?\**\s*(.*)$", re.IGNORECASE)
+_ROMAN = re.compile(r"^(?:i{1,3}|iv|v|vi{1,3}|ix|x)$")
+
+
+@dataclass
+class _Item:
+    depth: int
+    label: str
+    text: str
+    lines: list[Line] = field(default_factory=list)
+
+
+def split_indications(lines: list[Line]) -> list[tuple[Line, str, str, list[Line]]]:
+    """(heading line, letter, title, body lines) per indication of a section."""
+    blocks: list[tuple[Line, str, str, list[Line]]] = []
+    for line in lines:
+        match = _INDICATION.match(line.text.strip())
+        if match and not line.text.startswith(("-", " ")) and len(match.group(2)) < 200:
+            blocks.append((line, match.group(1), match.group(2), []))
+        elif blocks:
+            blocks[-1][3].append(line)
+    return blocks
+
+
+def _depth(label: str, previous: list[_Item]) -> int:
+    """1 for a./b., 2 for i./ii. (an "i." right under a lettered item that opens a list is roman)."""
+    if not _ROMAN.match(label):
+        return 1
+    last = previous[-1] if previous else None
+    if last and (last.depth == 2 or (last.depth == 1 and last.text.rstrip("*").endswith(":"))):
+        return 2
+    return 1
+
+
+def _collect_items(ctx: ParseContext, body: list[Line]) -> tuple[list[_Item], list[Line]]:
+    """List items (with continuation paragraphs folded in) and the lines after the list."""
+    items: list[_Item] = []
+    for index, line in enumerate(body):
+        text = line.text.strip()
+        if not text:
+            continue
+        if _FOOTNOTE.match(text) or _DURATION.match(text):
+            return items, body[index:]
+        numbered, sub = _NUMBERED.match(text), _SUB.match(text)
+        if numbered:
+            items.append(_Item(0, numbered.group(1), numbered.group(2), [line]))
+        elif sub and items:
+            items.append(_Item(_depth(sub.group(1), items), sub.group(1), sub.group(2), [line]))
+        elif items:  # a paragraph split off its item, e.g. by a page break
+            items[-1].text += " " + text
+            items[-1].lines.append(line)
+        else:
+            raise ctx.error(line.number, "a numbered criterion (\"1. ...\")", found=text[:60])
+    return items, []
+
+
+def _markdown(items: list[_Item]) -> str:
+    """Normalised markdown: each nesting level indented under its parent's content column."""
+    rendered: list[str] = []
+    columns = [0]
+    for item in items:
+        columns = columns[: item.depth + 1]
+        indent = columns[-1]
+        if item.depth == 0:
+            marker = f"{item.label}. "
+        else:
+            marker = f"- {item.label}. "
+        rendered.append(" " * indent + marker + item.text)
+        columns.append(indent + (len(marker) if item.depth == 0 else 2))
+    return "\n".join(rendered) + "\n"
+
+
+def _tree(tokens: list[Token]) -> list[tuple[int, str]]:
+    """(depth, inline text) of each list item, in document order."""
+    found: list[tuple[int, str]] = []
+    depth = -1
+    opened = False
+    for token in tokens:
+        if token.type == "list_item_open":
+            depth += 1
+            opened = True
+        elif token.type == "list_item_close":
+            depth -= 1
+        elif token.type == "inline" and opened:
+            found.append((depth, inline_text(token.children)))
+            opened = False
+    return found
+
+
+def parse_criteria(
+    ctx: ParseContext, section: str, letter: str, heading: Line, title: str, body: list[Line]
+) -> tuple[list[Record], list[Line]]:
+    """The criteria set of one indication, and the lines after its list (footnotes, durations)."""
+    set_id = f"{section}.{letter}"
+    logic, logic_text = logic_of(title)
+    records: list[Record] = [
+        Criterion(
+            set_id, None, ord(letter) - ord("A") + 1, section, letter, f"{letter}.",
+            strip_emphasis(plain(title)), logic, logic_text, raw_text=heading.raw,
+            provenance=ctx.provenance(heading.number),
+        )
+    ]
+    ctx.claim([heading])
+    items, rest = _collect_items(ctx, body)
+    parsed = _tree(MARKDOWN.parse(_markdown(items)))
+    if len(parsed) != len(items):
+        raise ctx.error(items[0].lines[0].number if items else heading.number, "a well-formed criteria list")
+    path: list[str] = []
+    positions: dict[str, int] = {}
+    for (depth, text), item in zip(parsed, items):
+        path = path[:depth] + [item.label]
+        item_id = ".".join([set_id, *path])
+        parent = ".".join([set_id, *path[:-1]])
+        positions[parent] = positions.get(parent, 0) + 1
+        body_text = re.sub(rf"^{re.escape(item.label)}\.\s+", "", text)
+        marker, body_text = footnote_marker(body_text)
+        logic, logic_text = logic_of(body_text)
+        records.append(
+            Criterion(
+                item_id, parent, positions[parent], section, letter, f"{item.label}.", body_text,
+                logic, logic_text, marker, raw_text="\n".join(line.raw for line in item.lines),
+                provenance=ctx.provenance(item.lines[0].number, item.lines[-1].number),
+            )
+        )
+        ctx.claim(item.lines)
+    return records, rest
+
+
+def parse_tail(
+    ctx: ParseContext, section: str, letter: str, lines: list[Line], lines_of_business: tuple[str, ...]
+) -> list[Record]:
+    """Footnotes and approval durations that follow an indication's list."""
+    records: list[Record] = []
+    in_durations = False
+    for line in lines:
+        text = line.text.strip()
+        if not text:
+            continue
+        duration = _DURATION.match(text)
+        if duration:
+            in_durations = True
+            ctx.claim([line])
+            if duration.group(1):
+                records += parse_duration_line(ctx, line, duration.group(1), section, letter, lines_of_business)
+        elif in_durations:
+            records += parse_duration_line(ctx, line, text, section, letter, lines_of_business)
+            ctx.claim([line])
+        elif _FOOTNOTE.match(text):
+            records.append(
+                Statement("footnote", 0, strip_emphasis(text), term=f"{section}.{letter}*",
+                          raw_text=line.raw, provenance=ctx.provenance(line.number))
+            )
+            ctx.claim([line])
+    return records
+
+
+def bind_footnotes(records: list[Record]) -> list[Record]:
+    """Give each starred criterion the text of its indication's footnote."""
+    notes = {r.term: r.text for r in records if isinstance(r, Statement) and r.kind == "footnote"}
+    bound: list[Record] = []
+    for record in records:
+        if isinstance(record, Criterion) and record.footnote_marker:
+            note = notes.get(f"{record.section}.{record.indication}{record.footnote_marker}")
+            record = replace(record, footnote_text=note)
+        bound.append(record)
+    return bound
+
+
