@@ -215,6 +215,31 @@ class RevisionRow(Record):
         return f"{self.date.isoformat()}#{self.ordinal}"
 
 
+@dataclass(frozen=True)
+class Unknown(Record):
+    """What a version held but no source tells: records of ``kind`` under ``scope`` ("*" = all).
+
+    Unknown is a value: it is stored, shown and diffed like any record, never filled in.
+    """
+
+    KIND: ClassVar[str] = "unknown"
+    kind: str
+    scope: str
+    reason: str
+
+    @property
+    def key(self) -> str:
+        return f"{self.kind}:{self.scope}"
+
+    def covers(self, record: Record) -> bool:
+        if record.KIND != self.kind:
+            return False
+        if self.scope == "*":
+            return True
+        anchor = getattr(record, "item_id", record.key)
+        return anchor == self.scope or anchor.startswith(self.scope + ".")
+
+
 RECORD_KINDS: tuple[type[Record], ...] = (
     Criterion,
     Duration,
@@ -223,6 +248,7 @@ RECORD_KINDS: tuple[type[Record], ...] = (
     Code,
     Reference,
     DosingRow,
+    Unknown,
 )
 
 

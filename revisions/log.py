@@ -1,0 +1,115 @@
+"""The revision log as dated revisions: kind, Date, P&T month, effective date and change clauses."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Callable
+
+from kb.dates import Month
+from kb.model import RevisionRow
+
+EffectiveDateRule = Callable[[RevisionRow], date]
+
+
+def first_of_pt_month(row: RevisionRow) -> date:
+    """Default: the first day of the P&T approval month; a row without one, its own Date."""
+    return row.pt_month.first_day if row.pt_month else row.date
+
+
+def revision_date(row: RevisionRow) -> date:
+    """Alternative: a revision takes effect on the Date it was written."""
+    return row.date
+
+
+RULES: dict[str, EffectiveDateRule] = {"pt-month-start": first_of_pt_month, "revision-date": revision_date}
+DEFAULT_RULE = "pt-month-start"
+
+_CATEGORIES = (
+    ("references", re.compile(r"references? (?:were )?reviewed and updated", re.I)),
+    ("coding", re.compile(r"HCPCS|code", re.I)),
+    ("duration", re.compile(r"approval duration", re.I)),
+    ("cross_reference", re.compile(r"references? to [A-Z]{2,4}\.|policy reference", re.I)),
+    ("template", re.compile(r"template", re.I)),
+    ("dosing", re.compile(r"dosing|dose", re.I)),
+    ("criteria", re.compile(r"criteri|requirement|pathway|age|indicat|expansion|corrected|therapy", re.I)),
+)
+
+
+@dataclass(frozen=True)
+class Clause:
+    ordinal: int
+    text: str
+    category: str
+
+
+@dataclass(frozen=True)
+class Revision:
+    ordinal: int
+    label: str
+    kind: str
+    description: str
+    date: date
+    pt_month: Month | None
+    effective_date: date
+    rule: str
+    clauses: tuple[Clause, ...]
+
+    @property
+    def key(self) -> str:
+        return self.date.isoformat()
+
+    def pending_window(self) -> tuple[date, date] | None:
+        """Days from the revision's Date to the day before it took effect (rule-dependent)."""
+        if self.effective_date <= self.date:
+            return None
+        return self.date, self.effective_date - timedelta(days=1)
+
+
+def split_clauses(description: str) -> list[str]:
+    """The change clauses of a description: split at ';' and sentence ends, not inside quotes."""
+    body = description.split(":", 1)[1] if re.match(r"^[^:]{1,40}:", description) else description
+    clauses: list[str] = []
+    current: list[str] = []
+    depth = 0
+    for index, char in enumerate(body):
+        depth += {"“": 1, "”": -1}.get(char, 0)
+        ends_sentence = char == "." and re.match(r"\s+[A-Z]", body[index + 1 : index + 4]) is not None
+        quoted_end = char == "”" and "".join(current).rstrip().endswith(";")
+        if quoted_end:  # “... longer;” ends its clause inside the quote
+            current.append(char)
+        if depth <= 0 and (char == ";" or ends_sentence or quoted_end):
+            clauses.append("".join(current))
+            current = []
+        else:
+            current.append(char)
+    clauses.append("".join(current))
+    return [c.strip().rstrip(".").strip() for c in clauses if c.strip().rstrip(".").strip()]
+
+
+def classify(clause: str) -> str:
+    return next((name for name, pattern in _CATEGORIES if pattern.search(clause)), "other")
+
+
+def revision_kind(description: str) -> tuple[str, str]:
+    """("annual review", "4Q 2025 annual review") or ("ad hoc", "RT4") from the description's lead."""
+    lead = description.split(":", 1)[0].strip() if ":" in description[:60] else ""
+    if re.search(r"annual review", lead, re.I):
+        return "annual review", lead
+    if re.fullmatch(r"RT\d+", lead):
+        return "ad hoc", lead
+    return ("other", lead) if lead else ("other", "")
+
+
+def revisions_from_log(rows: tuple[RevisionRow, ...] | list[RevisionRow], rule: str = DEFAULT_RULE) -> list[Revision]:
+    """Dated revisions in order of Date, under the named effective-date rule."""
+    if rule not in RULES:
+        raise ValueError(f"unknown effective-date rule {rule!r}; expected one of {', '.join(RULES)}")
+    revisions = []
+    for row in sorted(rows, key=lambda r: (r.date, r.ordinal)):
+        kind, label = revision_kind(row.description)
+        clauses = tuple(Clause(n, text, classify(text)) for n, text in enumerate(split_clauses(row.description), 1))
+        revisions.append(Revision(row.ordinal, label or row.date.isoformat(), kind, row.description, row.date,
+                                  row.pt_month, RULES[rule](row), rule, clauses))
+    return revisions

@@ -1,0 +1,109 @@
+"""A policy's timeline: its versions, each in force over ``[valid_from, valid_to)``.
+
+The newest document is the anchor; each revision's change data, applied backwards, gives
+the version before it. The first revision of the log is the earliest version vouched for.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from kb.errors import ChangeDataError
+from kb.model import PolicyDocument, PolicyState, Record
+from revisions.changes import ChangeSet, apply_backwards, renumber
+from revisions.log import DEFAULT_RULE, Revision, revisions_from_log
+
+
+@dataclass(frozen=True)
+class Version:
+    label: str
+    valid_from: date
+    valid_to: date | None
+    revision: Revision
+    basis: str
+    state: PolicyState
+    document_sha256: str | None = None
+
+
+@dataclass(frozen=True)
+class Timeline:
+    policy_id: str
+    rule: str
+    revisions: tuple[Revision, ...]
+    versions: tuple[Version, ...]
+
+    @property
+    def earliest(self) -> date | None:
+        return self.versions[0].valid_from if self.versions else None
+
+
+@dataclass(frozen=True)
+class Interval:
+    """One record over the versions it is unchanged in: ``[valid_from, valid_to)``."""
+
+    record: Record
+    valid_from: date
+    valid_to: date | None
+
+
+def version_label(revision: Revision, changeset: ChangeSet | None) -> str:
+    return changeset.version if changeset else f"V{revision.effective_date:%Y-%m}"
+
+
+def build_timeline(
+    document: PolicyDocument, changesets: list[ChangeSet], rule: str = DEFAULT_RULE
+) -> Timeline:
+    """Every version the document and its change data can vouch for, oldest first."""
+    revisions = revisions_from_log(document.revision_log, rule)
+    by_revision = {changeset.revision: changeset for changeset in changesets}
+    for changeset in changesets:
+        if changeset.revision not in {r.date for r in revisions}:
+            raise ChangeDataError(changeset.path, None, "a revision Date that is a row of the revision log",
+                                  changeset.revision.isoformat())
+    if not revisions:
+        return Timeline(document.policy_id, rule, (), ())
+    state = PolicyState.of(document.records)
+    renumber(state)
+    states: list[tuple[Revision, PolicyState, str]] = [(revisions[-1], state, "document")]
+    for later, earlier in zip(reversed(revisions), reversed(revisions[:-1])):
+        changeset = by_revision.get(later.date)
+        if changeset is None:
+            break  # without the change data of ``later`` nothing before it can be vouched for
+        state = apply_backwards(state, changeset, {c.ordinal: c.text for c in later.clauses})
+        states.append((earlier, state, "reconstructed"))
+    first = by_revision.get(revisions[0].date)
+    if first and len(states) == len(revisions):  # checked against the earliest version, not stored
+        apply_backwards(state, first, {c.ordinal: c.text for c in revisions[0].clauses})
+    states.reverse()
+    ordered = sorted(states, key=lambda s: (s[0].effective_date, s[0].date))
+    versions = []
+    for index, (revision, version_state, basis) in enumerate(ordered):
+        valid_to = ordered[index + 1][0].effective_date if index + 1 < len(ordered) else None
+        if valid_to is not None and valid_to <= revision.effective_date:
+            continue  # superseded on the day it took effect
+        sha = document.sha256 if basis == "document" else None
+        versions.append(Version(version_label(revision, by_revision.get(revision.date)), revision.effective_date,
+                                valid_to, revision, basis, version_state, sha))
+    return Timeline(document.policy_id, rule, tuple(revisions), tuple(versions))
+
+
+def intervals(versions: tuple[Version, ...] | list[Version]) -> list[Interval]:
+    """Records as intervals: one row while a record is unchanged, a new row when it changes."""
+    closed: list[Interval] = []
+    open_rows: dict[tuple[str, str], Interval] = {}
+    for version in versions:
+        seen: set[tuple[str, str]] = set()
+        for record in version.state.all():
+            identity = (record.KIND, record.key)
+            seen.add(identity)
+            current = open_rows.get(identity)
+            if current and current.record == record and current.valid_to == version.valid_from:
+                open_rows[identity] = Interval(record, current.valid_from, version.valid_to)
+                continue
+            if current:
+                closed.append(current)
+            open_rows[identity] = Interval(record, version.valid_from, version.valid_to)
+        for identity in set(open_rows) - seen:
+            closed.append(open_rows.pop(identity))
+    return closed + list(open_rows.values())
