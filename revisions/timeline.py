@@ -6,11 +6,12 @@ the version before it. The first revision of the log is the earliest version vou
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
+from difflib import SequenceMatcher
 
 from kb.errors import ChangeDataError
-from kb.model import PolicyDocument, PolicyState, Record
+from kb.model import Criterion, CrossReference, PolicyDocument, PolicyState, Record
 from revisions.changes import ChangeSet, apply_backwards, renumber
 from revisions.log import DEFAULT_RULE, Revision, revisions_from_log
 
@@ -27,11 +28,23 @@ class Version:
 
 
 @dataclass(frozen=True)
+class Disagreement:
+    """A record where a loaded document says otherwise than the reconstruction for its dates."""
+
+    version: str
+    kind: str
+    key: str
+    reconstructed: dict | None
+    document: dict | None
+
+
+@dataclass(frozen=True)
 class Timeline:
     policy_id: str
     rule: str
     revisions: tuple[Revision, ...]
     versions: tuple[Version, ...]
+    disagreements: tuple[Disagreement, ...]
 
     @property
     def earliest(self) -> date | None:
@@ -52,9 +65,14 @@ def version_label(revision: Revision, changeset: ChangeSet | None) -> str:
 
 
 def build_timeline(
-    document: PolicyDocument, changesets: list[ChangeSet], rule: str = DEFAULT_RULE
+    documents: list[PolicyDocument], changesets: list[ChangeSet], rule: str = DEFAULT_RULE
 ) -> Timeline:
-    """Every version the document and its change data can vouch for, oldest first."""
+    """Every version the documents and change data can vouch for, oldest first.
+
+    The newest document is the anchor; an older document replaces the reconstruction of
+    its own version (its text wins) and each disagreement is reported.
+    """
+    document = documents[-1]
     revisions = revisions_from_log(document.revision_log, rule)
     by_revision = {changeset.revision: changeset for changeset in changesets}
     for changeset in changesets:
@@ -62,7 +80,7 @@ def build_timeline(
             raise ChangeDataError(changeset.path, None, "a revision Date that is a row of the revision log",
                                   changeset.revision.isoformat())
     if not revisions:
-        return Timeline(document.policy_id, rule, (), ())
+        return Timeline(document.policy_id, rule, (), (), ())
     state = PolicyState.of(document.records)
     renumber(state)
     states: list[tuple[Revision, PolicyState, str]] = [(revisions[-1], state, "document")]
@@ -77,7 +95,7 @@ def build_timeline(
         apply_backwards(state, first, {c.ordinal: c.text for c in revisions[0].clauses})
     states.reverse()
     ordered = sorted(states, key=lambda s: (s[0].effective_date, s[0].date))
-    versions = []
+    versions: list[Version] = []
     for index, (revision, version_state, basis) in enumerate(ordered):
         valid_to = ordered[index + 1][0].effective_date if index + 1 < len(ordered) else None
         if valid_to is not None and valid_to <= revision.effective_date:
@@ -85,7 +103,9 @@ def build_timeline(
         sha = document.sha256 if basis == "document" else None
         versions.append(Version(version_label(revision, by_revision.get(revision.date)), revision.effective_date,
                                 valid_to, revision, basis, version_state, sha))
-    return Timeline(document.policy_id, rule, tuple(revisions), tuple(versions))
+    snapshots = [apply_snapshot(versions, older) for older in documents[:-1]]
+    return Timeline(document.policy_id, rule, tuple(revisions), tuple(versions),
+                    tuple(d for found in snapshots for d in found))
 
 
 def intervals(versions: tuple[Version, ...] | list[Version]) -> list[Interval]:
@@ -107,3 +127,62 @@ def intervals(versions: tuple[Version, ...] | list[Version]) -> list[Interval]:
         for identity in set(open_rows) - seen:
             closed.append(open_rows.pop(identity))
     return closed + list(open_rows.values())
+
+
+def apply_snapshot(versions: list[Version], document: PolicyDocument) -> list[Disagreement]:
+    """Put an older document's own text in place of its version's reconstruction."""
+    if not document.revision_log:
+        return []
+    last = max(document.revision_log, key=lambda row: row.date).date
+    index = next((i for i, v in enumerate(versions) if v.revision.date == last), None)
+    if index is None:
+        return []
+    reconstructed = versions[index]
+    state = align_identities(PolicyState.of(document.records), reconstructed.state)
+    renumber(state)
+    versions[index] = replace(reconstructed, basis="document", state=state, document_sha256=document.sha256)
+    return disagreements(reconstructed.label, reconstructed.state, state)
+
+
+def disagreements(label: str, reconstructed: PolicyState, document: PolicyState) -> list[Disagreement]:
+    found = []
+    for kind, by_key in document.records.items():
+        old = reconstructed.records[kind]
+        for key in sorted(set(by_key) | set(old)):
+            before, after = old.get(key), by_key.get(key)
+            if before is None or after is None or before.content() != after.content():
+                found.append(Disagreement(label, kind, key, before and before.content(), after and after.content()))
+    return found
+
+
+def align_identities(document: PolicyState, reconstructed: PolicyState) -> PolicyState:
+    """Give a document's criteria the identities of the reconstruction's items they match.
+
+    Items match within their criteria set by text similarity (at least 0.75), best first;
+    an item that matches none keeps its own label path, marked with the word "doc".
+    """
+    old = list(reconstructed.criteria().values())
+    mapping: dict[str, str] = {}
+    for item in sorted(document.criteria().values(), key=lambda c: c.item_id.count(".")):
+        candidates = [c for c in old if c.section == item.section and c.indication == item.indication
+                      and c.item_id not in mapping.values()]
+        best = max(candidates, key=lambda c: _similarity(c.text, item.text), default=None)
+        if item.parent_id is None:
+            mapping[item.item_id] = item.item_id
+        elif best and _similarity(best.text, item.text) >= 0.75:
+            mapping[item.item_id] = best.item_id
+        else:
+            mapping[item.item_id] = f"{mapping.get(item.parent_id, item.parent_id)}.doc-{item.label.rstrip('.')}"
+    records: list[Record] = []
+    for record in document.all():
+        if isinstance(record, Criterion):
+            record = replace(record, item_id=mapping[record.item_id],
+                             parent_id=mapping.get(record.parent_id) if record.parent_id else None)
+        elif isinstance(record, CrossReference):
+            record = replace(record, item_id=mapping.get(record.item_id, record.item_id))
+        records.append(record)
+    return PolicyState.of(records)
+
+
+def _similarity(a: str | None, b: str | None) -> float:
+    return SequenceMatcher(None, (a or "").lower(), (b or "").lower()).ratio()

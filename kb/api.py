@@ -1,0 +1,116 @@
+"""The Python API: every operation the CLI offers, as methods of ``KnowledgeBase``.
+
+>>> kb = KnowledgeBase("kb.sqlite")
+>>> kb.load()                      # the bundled policy
+>>> kb.as_of("CP.PHAR.359", "2024-08-01").criteria()
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any, Iterable
+
+from kb.asof import Answer, as_of
+from kb.dates import to_timestamp, utc_now
+from kb.errors import UnknownPolicy
+from kb.model import PolicyDocument
+from kb.store import LoadReport, connect, store_policy, transaction
+from loaders.centene import load_path, load_text
+from revisions.changes import ChangeSet, load_changesets
+from revisions.log import DEFAULT_RULE, RULES
+from revisions.timeline import build_timeline
+
+DATA = Path(__file__).parent / "data"
+BUNDLED_POLICIES = DATA / "policies"
+BUNDLED_CHANGES = DATA / "changes"
+
+
+def bundled_policy_paths() -> list[Path]:
+    return sorted(BUNDLED_POLICIES.glob("*.txt"))
+
+
+class KnowledgeBase:
+    """A knowledge base in one SQLite file (created on first load)."""
+
+    def __init__(self, path: str | Path = "kb.sqlite", changes: Path = BUNDLED_CHANGES,
+                 rule: str = DEFAULT_RULE) -> None:
+        if rule not in RULES:
+            raise ValueError(f"unknown effective-date rule {rule!r}; expected one of {', '.join(RULES)}")
+        self.path = Path(path)
+        self.changes = changes
+        self.rule = rule
+        self._connection: sqlite3.Connection | None = None
+
+    @property
+    def connection(self) -> sqlite3.Connection:
+        if self._connection is None:
+            self._connection = connect(self.path)
+        return self._connection
+
+    def close(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+
+    def changesets(self, policy_id: str) -> list[ChangeSet]:
+        folder = self.changes / policy_id
+        return load_changesets(folder) if folder.is_dir() else []
+
+    def load(self, paths: Iterable[str | Path] | None = None, now: datetime | None = None) -> list[LoadReport]:
+        """Parse every file, then store them all in one transaction (nothing stored if any fails)."""
+        documents = [load_path(path) for path in (paths or bundled_policy_paths())]
+        by_policy: dict[str, list[PolicyDocument]] = {}
+        for document in documents:
+            by_policy.setdefault(document.policy_id, []).append(document)
+        stamp = (now or utc_now()).isoformat()
+        plans = []
+        for policy_id, new_documents in by_policy.items():
+            known = self._stored_documents(policy_id, {d.sha256 for d in new_documents})
+            every = sorted([*known, *new_documents], key=lambda d: (d.header.last_review, d.revision_log[-1].date
+                                                                     if d.revision_log else date.min))
+            plans.append((every, build_timeline(every, self.changesets(policy_id), self.rule)))
+        with transaction(self.connection):
+            return [store_policy(self.connection, every, timeline, stamp) for every, timeline in plans]
+
+    def _stored_documents(self, policy_id: str, skip: set[str]) -> list[PolicyDocument]:
+        if not self.path.exists():
+            return []
+        rows = self.connection.execute("SELECT sha256, path, text FROM source_document WHERE policy_id = ?",
+                                       (policy_id,)).fetchall()
+        return [load_text(row["path"], row["text"]) for row in rows if row["sha256"] not in skip]
+
+    def policies(self) -> list[dict[str, Any]]:
+        rows = self.connection.execute(
+            "SELECT p.policy_id, p.title, p.earliest_vouched, p.effective_date_rule,"
+            " (SELECT COUNT(*) FROM version v WHERE v.policy_id = p.policy_id AND v.superseded_at IS NULL)"
+            " AS versions FROM policy p ORDER BY p.policy_id").fetchall()
+        return [dict(row) for row in rows]
+
+    def as_of(self, policy_id: str, when: date | str, known_at: datetime | str | None = None) -> Answer:
+        """The policy in force on ``when``, as known at ``known_at`` (default: now)."""
+        return as_of(self.connection, policy_id, when, to_timestamp(known_at) if known_at else None)
+
+    def show(self, policy_id: str) -> Answer:
+        """The policy as its newest version reads (the latest document loaded)."""
+        latest = self.connection.execute(
+            "SELECT valid_from FROM version WHERE policy_id = ? AND superseded_at IS NULL"
+            " ORDER BY valid_from DESC LIMIT 1", (policy_id,)).fetchone()
+        if latest is None:
+            raise UnknownPolicy(policy_id)
+        return self.as_of(policy_id, latest["valid_from"])
+
+    def versions(self, policy_id: str) -> list[dict[str, Any]]:
+        rows = self.connection.execute(
+            "SELECT label, valid_from, valid_to, revision_date, basis FROM version"
+            " WHERE policy_id = ? AND superseded_at IS NULL ORDER BY valid_from", (policy_id,)).fetchall()
+        if not rows:
+            raise UnknownPolicy(policy_id)
+        return [dict(row) for row in rows]
+
+    def __enter__(self) -> KnowledgeBase:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,125 @@
+"""The ``kb`` command: a thin layer over ``kb.api.KnowledgeBase``.
+
+Each command parses its arguments, calls one API method, formats the result and maps the
+project's errors to a clear message and a non-zero exit.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import wraps
+from pathlib import Path
+from typing import Any, Callable
+
+import click
+
+from kb.api import KnowledgeBase
+from kb.errors import KBError
+from kb.render import answer_text
+from revisions.log import DEFAULT_RULE, RULES
+
+DB_OPTION = click.option("--db", default="kb.sqlite", show_default=True, type=click.Path(dir_okay=False),
+                         help="The knowledge base file.")
+
+
+def reports_errors(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn the project's errors into a one-line message and exit code 1."""
+
+    @wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except KBError as error:
+            raise click.ClickException(str(error)) from error
+
+    return wrapper
+
+
+def _print_json(value: Any) -> None:
+    click.echo(json.dumps(value, indent=2, ensure_ascii=False, default=str))
+
+
+@click.group()
+@click.version_option(package_name="policy-as-data")
+def cli() -> None:
+    """policy-as-data: a versioned knowledge base of clinical drug policies.
+
+    Load policy documents, then ask what applied on any date, with every answer traced
+    to the source text or the revision that made it.
+    """
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@DB_OPTION
+@click.option("--rule", type=click.Choice(sorted(RULES)), default=DEFAULT_RULE, show_default=True,
+              help="When a revision takes effect: first day of its P&T month, or its own Date.")
+@reports_errors
+def load(paths: tuple[Path, ...], db: str, rule: str) -> None:
+    """Load policy documents (default: the bundled CP.PHAR.359) in one transaction."""
+    with KnowledgeBase(db, rule=rule) as kb:
+        for report in kb.load(paths or None):
+            state = "loaded" if report.changed else "unchanged (already loaded; nothing written)"
+            click.echo(f"{report.policy_id}: {state} from {report.source}")
+            click.echo(f"  {report.versions} versions; rows added {report.rows_added}, "
+                       f"superseded {report.rows_superseded}")
+            click.echo(f"  lines: {report.parsed_lines} parsed, {report.boilerplate_lines} boilerplate, "
+                       f"{report.unparsed_lines} unparsed")
+
+
+@cli.command()
+@DB_OPTION
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@reports_errors
+def policies(db: str, as_json: bool) -> None:
+    """List the policies in the knowledge base."""
+    with KnowledgeBase(db) as kb:
+        rows = kb.policies()
+    if as_json:
+        _print_json(rows)
+        return
+    for row in rows:
+        click.echo(f"{row['policy_id']}\t{row['title']}\t{row['versions']} versions from {row['earliest_vouched']}")
+
+
+@cli.command()
+@click.argument("policy")
+@DB_OPTION
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@reports_errors
+def show(policy: str, db: str, as_json: bool) -> None:
+    """Print a policy as its newest version reads: criteria tree, durations, codes, references."""
+    with KnowledgeBase(db) as kb:
+        answer = kb.show(policy)
+    _print_json(answer.to_json()) if as_json else click.echo(answer_text(answer))
+
+
+@cli.command()
+@click.argument("policy")
+@click.argument("date")
+@DB_OPTION
+@click.option("--known-at", help="Answer as the knowledge base knew it at this ISO timestamp.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@reports_errors
+def asof(policy: str, date: str, db: str, known_at: str | None, as_json: bool) -> None:
+    """What POLICY said on DATE (YYYY-MM-DD): version, criteria, durations, sources, unknowns."""
+    with KnowledgeBase(db) as kb:
+        answer = kb.as_of(policy, date, known_at)
+    _print_json(answer.to_json()) if as_json else click.echo(answer_text(answer))
+
+
+@cli.command()
+@click.argument("policy")
+@DB_OPTION
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@reports_errors
+def versions(policy: str, db: str, as_json: bool) -> None:
+    """The version timeline of POLICY: label, window and whether read or reconstructed."""
+    with KnowledgeBase(db) as kb:
+        rows = kb.versions(policy)
+    if as_json:
+        _print_json(rows)
+        return
+    for row in rows:
+        click.echo(f"{row['label']}\t{row['valid_from']} .. {row['valid_to'] or 'open'}\t{row['basis']}"
+                   f"\t(revision {row['revision_date']})")

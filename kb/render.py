@@ -1,0 +1,77 @@
+"""Plain-text rendering of an answer: the criteria tree as the policy reads, and its tables."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kb.asof import Answer
+
+
+def _source_note(row: dict[str, Any]) -> str:
+    if row["source"] == "document":
+        if not row["first_line"]:
+            return "[document]"
+        span = row["first_line"] if row["first_line"] == row["last_line"] else f"{row['first_line']}-{row['last_line']}"
+        return f"[document line {span}]"
+    where = f" {row['revision']}" if row.get("revision") else ""
+    confidence = f", {row['confidence']} confidence" if row.get("confidence") else ""
+    return f"[{row['source']}{where}{confidence}]"
+
+
+def criteria_lines(rows: list[dict[str, Any]], with_sources: bool = True) -> list[str]:
+    """The criteria tree, indented by depth, with labels and logic words as written."""
+    children: dict[str | None, list[dict[str, Any]]] = {}
+    for row in rows:
+        children.setdefault(row["parent_id"], []).append(row)
+    lines: list[str] = []
+    sections: list[str] = []
+
+    def walk(parent: str | None, depth: int) -> None:
+        for row in sorted(children.get(parent, []), key=lambda r: (r["section"] != "I", r["section"], r["position"])):
+            if parent is None and row["section"] not in sections:
+                sections.append(row["section"])
+                lines.append(f"Section {row['section']}")
+            text = row["text"] if row["text"] is not None else "[unknown]"
+            note = f"  {_source_note(row)}" if with_sources else ""
+            marker = row["footnote_marker"] or ""
+            lines.append(f"{'  ' * (depth + 1)}{row['label']} {text}{marker}{note}")
+            if row["footnote_text"]:
+                lines.append(f"{'  ' * (depth + 2)}{marker} {row['footnote_text']}")
+            walk(row["item_id"], depth + 1)
+
+    walk(None, 0)
+    return lines
+
+
+def answer_text(answer: Answer) -> str:
+    """The whole answer as a reader would want it in a terminal."""
+    head = f"{answer.policy_id} as of {answer.as_of}"
+    if answer.known_at:
+        head += f" (as known at {answer.known_at})"
+    if not answer.covered:
+        return f"{head}: NOT COVERED\n  {answer.reason}"
+    version = answer.version or {}
+    out = [f"{head}: version {version['label']} in force {version['valid_from']} .. "
+           f"{version['valid_to'] or 'open'} ({version['basis']}; rule {answer.rule})"]
+    for note in answer.rule_dependent:
+        out.append(f"  RULE-DEPENDENT: {note['note']}")
+    out += ["", "Criteria", *criteria_lines(answer.criteria())]
+    out += ["", "Approval durations"]
+    for row in answer.records.get("duration", []):
+        text = row["text"] if row["text"] is not None else "[unknown]"
+        out.append(f"  {row['section']}.{row['indication']} {row['line_of_business']}: {text}  {_source_note(row)}")
+    out += ["", "Cross-references"]
+    for row in answer.records.get("cross_reference", []):
+        out.append(f"  {row['item_id']} {row['line_of_business']} ({row['role']}): {row['policy_ref']}  "
+                   f"{_source_note(row)}")
+    out += ["", "Codes"] + [f"  {r['system']} {r['code'] or '[code not in source]'}: {r['description']}"
+                            for r in answer.records.get("code", [])]
+    out += ["", "References"] + [f"  {r['citation']} {r['url'] or ''} (accessed {r['accessed'] or 'n/a'})"
+                                 for r in answer.records.get("reference", [])]
+    indications = [r for r in answer.records.get("statement", []) if r["kind"] == "fda_indication"]
+    out += ["", "FDA-approved indication(s)"] + [f"  {r['text'] or '[unknown]'}  {_source_note(r)}"
+                                                 for r in indications]
+    unknown = answer.records.get("unknown", [])
+    if unknown:
+        out += ["", "Unknown in this version"] + [f"  {r['kind']} {r['scope']}: {r['reason']}" for r in unknown]
+    return "\n".join(out)

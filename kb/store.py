@@ -1,0 +1,214 @@
+"""Writing a policy's timeline into SQLite: one transaction per load, never an overwrite.
+
+``reconcile`` compares the rows a load wants live with the rows live now: equal rows stay,
+rows no longer wanted get ``superseded_at``, new rows are recorded. Loading the same
+document twice therefore changes nothing, and a correction keeps the old belief queryable.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date
+from enum import Enum
+from pathlib import Path
+from typing import Any, Iterator
+
+from sqlmodel import SQLModel, create_engine
+
+from kb import schema
+from kb.dates import Month
+from kb.model import PolicyDocument
+from revisions.timeline import Interval, Timeline, intervals
+
+_BOOKKEEPING = {"id", "recorded_at", "superseded_at"}
+
+
+@dataclass(frozen=True)
+class LoadReport:
+    policy_id: str
+    source: str
+    new_document: bool
+    rows_added: int
+    rows_superseded: int
+    versions: int
+    parsed_lines: int
+    boilerplate_lines: int
+    unparsed_lines: int
+
+    @property
+    def changed(self) -> bool:
+        return self.new_document or bool(self.rows_added or self.rows_superseded)
+
+
+def create_schema(path: Path) -> None:
+    engine = create_engine(f"sqlite:///{path}")
+    SQLModel.metadata.create_all(engine)
+    engine.dispose()
+
+
+def connect(path: Path | str, create: bool = True) -> sqlite3.Connection:
+    """A connection with the schema in place; rows come back as ``sqlite3.Row``."""
+    path = Path(path)
+    if create:
+        create_schema(path)
+    connection = sqlite3.connect(path, isolation_level=None)
+    connection.row_factory = sqlite3.Row
+    return connection
+
+
+@contextmanager
+def transaction(connection: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """All or nothing: a failure rolls back every write of the block."""
+    connection.execute("BEGIN IMMEDIATE")
+    try:
+        yield connection
+    except BaseException:
+        connection.execute("ROLLBACK")
+        raise
+    connection.execute("COMMIT")
+
+
+def sql_value(value: Any) -> Any:
+    if isinstance(value, (date, Month)):
+        return value.isoformat()
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, bool):
+        return int(value)
+    return value
+
+
+def record_row(policy_id: str, interval: Interval) -> dict[str, Any]:
+    record, provenance = interval.record, interval.record.provenance
+    row: dict[str, Any] = {
+        "policy_id": policy_id,
+        "record_key": record.key,
+        "valid_from": interval.valid_from.isoformat(),
+        "valid_to": interval.valid_to.isoformat() if interval.valid_to else None,
+        "source": str(provenance.source),
+        "document_sha256": provenance.document_sha256,
+        "first_line": provenance.span.first if provenance.span else None,
+        "last_line": provenance.span.last if provenance.span else None,
+        "revision": provenance.revision,
+        "clause": provenance.clause,
+        "confidence": provenance.confidence,
+    }
+    row.update({name: sql_value(value) for name, value in record.content().items()})
+    return row
+
+
+def timeline_rows(timeline: Timeline) -> dict[str, list[dict[str, Any]]]:
+    """Every row the timeline wants live, by table."""
+    policy = timeline.policy_id
+    rows: dict[str, list[dict[str, Any]]] = {name: [] for name in (*schema.RECORD_TABLES, *schema.KNOWN_TABLES)}
+    for interval in intervals(timeline.versions):
+        rows[interval.record.KIND].append(record_row(policy, interval))
+    for revision in timeline.revisions:
+        window = revision.pending_window()
+        rows["revision"].append({
+            "policy_id": policy, "ordinal": revision.ordinal, "label": revision.label, "kind": revision.kind,
+            "description": revision.description, "revision_date": revision.date.isoformat(),
+            "pt_month": sql_value(revision.pt_month), "effective_date": revision.effective_date.isoformat(),
+            "rule": revision.rule, "pending_from": sql_value(window[0]) if window else None,
+            "pending_to": sql_value(window[1]) if window else None,
+        })
+        rows["change_clause"] += [
+            {"policy_id": policy, "revision_date": revision.date.isoformat(), "ordinal": clause.ordinal,
+             "text": clause.text, "category": clause.category}
+            for clause in revision.clauses
+        ]
+    rows["version"] = [
+        {"policy_id": policy, "label": v.label, "valid_from": v.valid_from.isoformat(),
+         "valid_to": sql_value(v.valid_to), "revision_date": v.revision.date.isoformat(), "basis": v.basis,
+         "document_sha256": v.document_sha256}
+        for v in timeline.versions
+    ]
+    return rows
+
+
+def reconcile(
+    connection: sqlite3.Connection, policy_id: str, wanted: dict[str, list[dict[str, Any]]], now: str
+) -> tuple[int, int]:
+    """Make ``wanted`` the live rows of the policy; (rows added, rows superseded)."""
+    added = superseded = 0
+    for table, rows in wanted.items():
+        live = connection.execute(
+            f"SELECT * FROM {table} WHERE policy_id = ? AND superseded_at IS NULL", (policy_id,)
+        ).fetchall()
+        columns = [c for c in (live[0].keys() if live else rows[0].keys() if rows else []) if c not in _BOOKKEEPING]
+        live_by_print: dict[tuple, list[int]] = {}
+        for row in live:
+            live_by_print.setdefault(tuple(row[c] for c in columns), []).append(row["id"])
+        new_rows = []
+        for row in rows:
+            ids = live_by_print.get(tuple(row.get(c) for c in columns))
+            if ids:
+                ids.pop()
+            else:
+                new_rows.append(row)
+        stale = [row_id for ids in live_by_print.values() for row_id in ids]
+        connection.executemany(f"UPDATE {table} SET superseded_at = ? WHERE id = ?", [(now, i) for i in stale])
+        if new_rows:
+            names = list(new_rows[0]) + ["recorded_at"]
+            connection.executemany(
+                f"INSERT INTO {table} ({', '.join(names)}) VALUES ({', '.join('?' for _ in names)})",
+                [[*row.values(), now] for row in new_rows],
+            )
+        added += len(new_rows)
+        superseded += len(stale)
+    return added, superseded
+
+
+def store_policy(
+    connection: sqlite3.Connection, documents: list[PolicyDocument], timeline: Timeline, now: str
+) -> LoadReport:
+    """Write a policy's documents and timeline (the caller holds the load's one transaction)."""
+    newest = documents[-1]
+    header = newest.header
+    new_document = False
+    for document in documents:
+        new_document |= _store_document(connection, document, now)
+    connection.execute(
+            "INSERT OR REPLACE INTO policy (policy_id, title, drugs, original_effective_date, lines_of_business,"
+            " effective_date_rule, earliest_vouched) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (header.reference_number, header.title,
+             json.dumps([{"generic_name": d.generic_name, "brand_names": list(d.brand_names)} for d in header.drugs]),
+             header.original_effective_date.isoformat(), json.dumps(list(header.lines_of_business)), timeline.rule,
+             sql_value(timeline.earliest)),
+    )
+    added, superseded = reconcile(connection, header.reference_number, timeline_rows(timeline), now)
+    counts = line_counts(newest)
+    return LoadReport(header.reference_number, newest.source, new_document, added, superseded,
+                      len(timeline.versions), *counts)
+
+
+def line_counts(document: PolicyDocument) -> tuple[int, int, int]:
+    """(parsed, boilerplate, unparsed) non-blank lines of a document."""
+    by_status = {"boilerplate": 0, "unparsed": 0}
+    for block in document.coverage:
+        by_status[block.status] += block.text.count("\n") + 1
+    non_blank = sum(1 for line in document.text.splitlines() if line.strip())
+    return non_blank - by_status["boilerplate"] - by_status["unparsed"], by_status["boilerplate"], by_status["unparsed"]
+
+
+def _store_document(connection: sqlite3.Connection, document: PolicyDocument, now: str) -> bool:
+    if connection.execute("SELECT 1 FROM source_document WHERE sha256 = ?", (document.sha256,)).fetchone():
+        return False
+    parsed, boilerplate, unparsed = line_counts(document)
+    connection.execute(
+        "INSERT INTO source_document (sha256, policy_id, path, last_review, text, line_count, parsed_lines,"
+        " boilerplate_lines, unparsed_lines, loaded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (document.sha256, document.policy_id, document.source, document.header.last_review.isoformat(),
+         document.text, document.line_count, parsed, boilerplate, unparsed, now),
+    )
+    connection.executemany(
+        "INSERT INTO coverage_block (document_sha256, status, kind, first_line, last_line, text) "
+        "VALUES (?, ?, ?, ?, ?, ?)",
+        [(document.sha256, b.status, b.kind, b.span.first, b.span.last, b.text) for b in document.coverage],
+    )
+    return True
+
+
