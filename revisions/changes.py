@@ -246,3 +246,47 @@ def renumber(state: PolicyState) -> None:
             walk(criterion.item_id, depth + 1)
 
     walk(None, 0)
+
+
+def apply_forwards(state: PolicyState, changeset: ChangeSet, after: PolicyState) -> PolicyState:
+    """The version after ``changeset``'s revision, from the version before it.
+
+    Operations restate only what they change; content they do not carry (an inserted
+    item's children, a list that was unknown before) comes from ``after``, the version the
+    revision led to as the knowledge base holds it.
+    """
+    later = state.copy()
+    for op in changeset.operations:
+        by_key = later.records[op.kind]
+        target = after.records[op.kind].get(op.key)
+        if op.action == "unknown":
+            marker = f"{op.kind}:{op.key}"
+            later.records[Unknown.KIND].pop(marker, None)
+            if marker in after.records[Unknown.KIND]:  # still unknown after it: a later revision changed it too
+                later.records[Unknown.KIND][marker] = after.records[Unknown.KIND][marker]
+            for record in after.records[op.kind].values():
+                if Unknown(op.kind, op.key, "").covers(record):
+                    by_key[record.key] = record
+        elif op.action == "remove":
+            _remove(later, by_key[op.key])
+        elif op.action == "insert" and target is not None:
+            for record in _descendants(after, target):
+                later.records[record.KIND][record.key] = record
+            # Half a step ahead of the sibling now at that position; ``renumber`` makes it whole.
+            ahead = replace(target, position=target.position - 0.5) if isinstance(target, Criterion) else target
+            by_key[op.key] = ahead
+        elif op.action == "update" and target is not None:
+            values, _ = _coerce(op.kind, op.after)
+            restated = {name: getattr(target, name) for name in op.before if name not in values}
+            by_key[op.key] = replace(by_key[op.key], **values, **restated, provenance=target.provenance)
+        renumber(later)
+    return later
+
+
+def _descendants(state: PolicyState, record: Record) -> list[Record]:
+    if not isinstance(record, Criterion):
+        return []
+    found: list[Record] = []
+    for child in state.children(record.item_id):
+        found += [child, *_descendants(state, child)]
+    return found

@@ -1,0 +1,41 @@
+"""Shared fixtures: the bundled document, its timeline, and a loaded knowledge base."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from kb.api import KnowledgeBase, bundled_policy_paths
+from kb.model import PolicyDocument
+from loaders.centene import load_path
+from revisions.changes import load_changesets
+from revisions.timeline import Timeline, build_timeline
+
+FIXTURES = Path(__file__).parent / "fixtures"
+CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
+BUNDLED = bundled_policy_paths()[0]
+CHANGES = Path(__file__).resolve().parents[1] / "kb" / "data" / "changes" / "CP.PHAR.359"
+
+
+@pytest.fixture(scope="session")
+def document() -> PolicyDocument:
+    return load_path(BUNDLED)
+
+
+@pytest.fixture(scope="session")
+def timeline(document: PolicyDocument) -> Timeline:
+    return build_timeline([document], load_changesets(CHANGES))
+
+
+@pytest.fixture(scope="session")
+def loaded_kb(tmp_path_factory: pytest.TempPathFactory) -> KnowledgeBase:
+    kb = KnowledgeBase(tmp_path_factory.mktemp("kb") / "kb.sqlite")
+    kb.load()
+    return kb
+
+
+@pytest.fixture
+def fresh_kb(tmp_path: Path) -> KnowledgeBase:
+    with KnowledgeBase(tmp_path / "kb.sqlite") as kb:
+        yield kb
