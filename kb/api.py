@@ -8,9 +8,11 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterable
+from dataclasses import replace
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from kb.asof import Answer, as_of
 from kb.dates import to_timestamp, utc_now
@@ -34,8 +36,9 @@ def bundled_policy_paths() -> list[Path]:
 class KnowledgeBase:
     """A knowledge base in one SQLite file (created on first load)."""
 
-    def __init__(self, path: str | Path = "kb.sqlite", changes: Path = BUNDLED_CHANGES,
-                 rule: str = DEFAULT_RULE) -> None:
+    def __init__(
+        self, path: str | Path = "kb.sqlite", changes: Path = BUNDLED_CHANGES, rule: str = DEFAULT_RULE
+    ) -> None:
         if rule not in RULES:
             raise ValueError(f"unknown effective-date rule {rule!r}; expected one of {', '.join(RULES)}")
         self.path = Path(path)
@@ -68,24 +71,29 @@ class KnowledgeBase:
         plans = []
         for policy_id, new_documents in by_policy.items():
             known = self._stored_documents(policy_id, {d.sha256 for d in new_documents})
-            every = sorted([*known, *new_documents], key=lambda d: (d.header.last_review, d.revision_log[-1].date
-                                                                     if d.revision_log else date.min))
+            every = sorted(
+                [*known, *new_documents],
+                key=lambda d: (d.header.last_review, d.revision_log[-1].date if d.revision_log else date.min),
+            )
             plans.append((every, build_timeline(every, self.changesets(policy_id), self.rule)))
         with transaction(self.connection):
-            return [store_policy(self.connection, every, timeline, stamp) for every, timeline in plans]
+            reports = [store_policy(self.connection, every, timeline, stamp) for every, timeline in plans]
+        return [replace(report, source=", ".join(d.source for d in by_policy[report.policy_id])) for report in reports]
 
     def _stored_documents(self, policy_id: str, skip: set[str]) -> list[PolicyDocument]:
         if not self.path.exists():
             return []
-        rows = self.connection.execute("SELECT sha256, path, text FROM source_document WHERE policy_id = ?",
-                                       (policy_id,)).fetchall()
+        rows = self.connection.execute(
+            "SELECT sha256, path, text FROM source_document WHERE policy_id = ?", (policy_id,)
+        ).fetchall()
         return [load_text(row["path"], row["text"]) for row in rows if row["sha256"] not in skip]
 
     def policies(self) -> list[dict[str, Any]]:
         rows = self.connection.execute(
             "SELECT p.policy_id, p.title, p.earliest_vouched, p.effective_date_rule,"
             " (SELECT COUNT(*) FROM version v WHERE v.policy_id = p.policy_id AND v.superseded_at IS NULL)"
-            " AS versions FROM policy p ORDER BY p.policy_id").fetchall()
+            " AS versions FROM policy p ORDER BY p.policy_id"
+        ).fetchall()
         return [dict(row) for row in rows]
 
     def as_of(self, policy_id: str, when: date | str, known_at: datetime | str | None = None) -> Answer:
@@ -96,7 +104,9 @@ class KnowledgeBase:
         """The policy as its newest version reads (the latest document loaded)."""
         latest = self.connection.execute(
             "SELECT valid_from FROM version WHERE policy_id = ? AND superseded_at IS NULL"
-            " ORDER BY valid_from DESC LIMIT 1", (policy_id,)).fetchone()
+            " ORDER BY valid_from DESC LIMIT 1",
+            (policy_id,),
+        ).fetchone()
         if latest is None:
             raise UnknownPolicy(policy_id)
         return self.as_of(policy_id, latest["valid_from"])
@@ -104,7 +114,9 @@ class KnowledgeBase:
     def versions(self, policy_id: str) -> list[dict[str, Any]]:
         rows = self.connection.execute(
             "SELECT label, valid_from, valid_to, revision_date, basis FROM version"
-            " WHERE policy_id = ? AND superseded_at IS NULL ORDER BY valid_from", (policy_id,)).fetchall()
+            " WHERE policy_id = ? AND superseded_at IS NULL ORDER BY valid_from",
+            (policy_id,),
+        ).fetchall()
         if not rows:
             raise UnknownPolicy(policy_id)
         return [dict(row) for row in rows]

@@ -51,9 +51,15 @@ class Answer:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "policy": self.policy_id, "as_of": self.as_of.isoformat(), "known_at": self.known_at,
-            "status": self.status, "reason": self.reason, "effective_date_rule": self.rule,
-            "version": self.version, "rule_dependent": self.rule_dependent, **self.records,
+            "policy": self.policy_id,
+            "as_of": self.as_of.isoformat(),
+            "known_at": self.known_at,
+            "status": self.status,
+            "reason": self.reason,
+            "effective_date_rule": self.rule,
+            "version": self.version,
+            "rule_dependent": self.rule_dependent,
+            **self.records,
         }
 
 
@@ -65,25 +71,23 @@ def _rows(connection: sqlite3.Connection, sql: str, params: dict[str, str]) -> l
     return [dict(row) for row in connection.execute(sql, params)]
 
 
-def as_of(
-    connection: sqlite3.Connection, policy_id: str, when: date | str, known_at: datetime | None = None
-) -> Answer:
+def as_of(connection: sqlite3.Connection, policy_id: str, when: date | str, known_at: datetime | None = None) -> Answer:
     """The policy as in force on ``when`` (as the knowledge base knew it at ``known_at``)."""
     when = to_date(when)
     policy = connection.execute("SELECT * FROM policy WHERE policy_id = ?", (policy_id,)).fetchone()
     if policy is None:
         raise UnknownPolicy(policy_id)
     params = _params(policy_id, when, known_at)
-    answer = Answer(policy_id, when, params["known_at"] if known_at else None, "in force",
-                    rule=policy["effective_date_rule"])
+    answer = Answer(
+        policy_id, when, params["known_at"] if known_at else None, "in force", rule=policy["effective_date_rule"]
+    )
     versions = _rows(connection, in_force_sql("version"), params)
     if not versions:
         answer.status = "not covered"
         answer.reason = _not_covered_reason(connection, policy, params)
         return answer
     answer.version = _version_view(versions[0])
-    answer.records = {table: _rows(connection, in_force_sql(table) + " ORDER BY id", params)
-                      for table in RECORD_TABLES}
+    answer.records = {table: _rows(connection, in_force_sql(table) + " ORDER BY id", params) for table in RECORD_TABLES}
     answer.rule_dependent = _rule_dependent(connection, params, answer.version["label"])
     return answer
 
@@ -98,11 +102,15 @@ def _not_covered_reason(connection: sqlite3.Connection, policy: sqlite3.Row, par
     if earliest and params["as_of"] < earliest:
         first = connection.execute(
             "SELECT label, revision_date FROM revision WHERE policy_id = ? AND superseded_at IS NULL"
-            " ORDER BY revision_date LIMIT 1", (params["policy"],)).fetchone()
-        return (f"{params['as_of']} is before {earliest}, the earliest date any version of {params['policy']} "
-                f"can be vouched for: the revision log starts with {first['label']} ({first['revision_date']}), "
-                f"although the policy exists since {policy['original_effective_date']}; earlier revisions are "
-                "missing from the log")
+            " ORDER BY revision_date LIMIT 1",
+            (params["policy"],),
+        ).fetchone()
+        return (
+            f"{params['as_of']} is before {earliest}, the earliest date any version of {params['policy']} "
+            f"can be vouched for: the revision log starts with {first['label']} ({first['revision_date']}), "
+            f"although the policy exists since {policy['original_effective_date']}; earlier revisions are "
+            "missing from the log"
+        )
     return f"no version of {params['policy']} was known for {params['as_of']} at {params['known_at']}"
 
 
@@ -116,11 +124,17 @@ def _rule_dependent(connection: sqlite3.Connection, params: dict[str, str], labe
         params,
     ).fetchall()
     return [
-        {"revision": row["revision"], "revision_date": row["revision_date"],
-         "effective_date": row["effective_date"], "under_stored_rule": label,
-         "under_revision_date_rule": row["version"],
-         "note": (f"{params['as_of']} lies between the revision's Date {row['revision_date']} and its effective "
-                  f"date {row['effective_date']}: under the stored rule {label} applies; if revisions took "
-                  f"effect on their Date, {row['version']} would apply")}
+        {
+            "revision": row["revision"],
+            "revision_date": row["revision_date"],
+            "effective_date": row["effective_date"],
+            "under_stored_rule": label,
+            "under_revision_date_rule": row["version"],
+            "note": (
+                f"{params['as_of']} lies between the revision's Date {row['revision_date']} and its effective "
+                f"date {row['effective_date']}: under the stored rule {label} applies; if revisions took "
+                f"effect on their Date, {row['version']} would apply"
+            ),
+        }
         for row in pending
     ]

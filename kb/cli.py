@@ -7,9 +7,10 @@ project's errors to a clear message and a non-zero exit.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from functools import wraps
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import click
 
@@ -18,8 +19,9 @@ from kb.errors import KBError
 from kb.render import answer_text
 from revisions.log import DEFAULT_RULE, RULES
 
-DB_OPTION = click.option("--db", default="kb.sqlite", show_default=True, type=click.Path(dir_okay=False),
-                         help="The knowledge base file.")
+DB_OPTION = click.option(
+    "--db", default="kb.sqlite", show_default=True, type=click.Path(dir_okay=False), help="The knowledge base file."
+)
 
 
 def reports_errors(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -52,8 +54,13 @@ def cli() -> None:
 @cli.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @DB_OPTION
-@click.option("--rule", type=click.Choice(sorted(RULES)), default=DEFAULT_RULE, show_default=True,
-              help="When a revision takes effect: first day of its P&T month, or its own Date.")
+@click.option(
+    "--rule",
+    type=click.Choice(sorted(RULES)),
+    default=DEFAULT_RULE,
+    show_default=True,
+    help="When a revision takes effect: first day of its P&T month, or its own Date.",
+)
 @reports_errors
 def load(paths: tuple[Path, ...], db: str, rule: str) -> None:
     """Load policy documents (default: the bundled CP.PHAR.359) in one transaction."""
@@ -61,10 +68,25 @@ def load(paths: tuple[Path, ...], db: str, rule: str) -> None:
         for report in kb.load(paths or None):
             state = "loaded" if report.changed else "unchanged (already loaded; nothing written)"
             click.echo(f"{report.policy_id}: {state} from {report.source}")
-            click.echo(f"  {report.versions} versions; rows added {report.rows_added}, "
-                       f"superseded {report.rows_superseded}")
-            click.echo(f"  lines: {report.parsed_lines} parsed, {report.boilerplate_lines} boilerplate, "
-                       f"{report.unparsed_lines} unparsed")
+            click.echo(
+                f"  {report.versions} versions; rows added {report.rows_added}, superseded {report.rows_superseded}"
+            )
+            click.echo(
+                f"  lines: {report.parsed_lines} parsed, {report.boilerplate_lines} boilerplate, "
+                f"{report.unparsed_lines} unparsed"
+            )
+            for found in report.disagreements:
+                click.echo(
+                    f"  document of {found.version} disagrees with the reconstruction: {found.kind} "
+                    f"{found.key}: {_summary(found.reconstructed)} -> {_summary(found.document)}"
+                )
+
+
+def _summary(content: dict[str, Any] | None) -> str:
+    if content is None:
+        return "(none)"
+    text = content.get("text", content.get("citation", content.get("policy_ref")))
+    return repr(text) if text is not None else "(unknown)"
 
 
 @cli.command()
@@ -121,5 +143,7 @@ def versions(policy: str, db: str, as_json: bool) -> None:
         _print_json(rows)
         return
     for row in rows:
-        click.echo(f"{row['label']}\t{row['valid_from']} .. {row['valid_to'] or 'open'}\t{row['basis']}"
-                   f"\t(revision {row['revision_date']})")
+        click.echo(
+            f"{row['label']}\t{row['valid_from']} .. {row['valid_to'] or 'open'}\t{row['basis']}"
+            f"\t(revision {row['revision_date']})"
+        )

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 from kb.errors import DateFormatError
 
@@ -18,7 +18,20 @@ _LONG = re.compile(r"^\s*([A-Z][a-z]+)\.?\s+(\d{1,2}),\s*(\d{4})\s*$")
 _MONTHS = {
     name: number
     for number, name in enumerate(
-        "January February March April May June July August September October November December".split(),
+        [
+            "January",
+            "February",
+            "March",
+            "April",
+            "May",
+            "June",
+            "July",
+            "August",
+            "September",
+            "October",
+            "November",
+            "December",
+        ],
         start=1,
     )
 }
@@ -112,8 +125,8 @@ def to_timestamp(value: datetime | str) -> datetime:
             value = datetime.fromisoformat(value.strip())
         except ValueError:
             raise DateFormatError(value, "an ISO timestamp, e.g. 2026-11-27T12:00:00") from None
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)

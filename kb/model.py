@@ -8,10 +8,11 @@ can be stored as intervals, diffed by key and changed by data-driven operations 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field, fields, replace
 from datetime import date
 from enum import StrEnum
-from typing import ClassVar, Iterator
+from typing import ClassVar
 
 from kb.dates import Month
 
@@ -232,7 +233,7 @@ class Unknown(Record):
         return f"{self.kind}:{self.scope}"
 
     def covers(self, record: Record) -> bool:
-        if record.KIND != self.kind:
+        if self.kind != record.KIND:
             return False
         if self.scope == "*":
             return True

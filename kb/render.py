@@ -51,8 +51,10 @@ def answer_text(answer: Answer) -> str:
     if not answer.covered:
         return f"{head}: NOT COVERED\n  {answer.reason}"
     version = answer.version or {}
-    out = [f"{head}: version {version['label']} in force {version['valid_from']} .. "
-           f"{version['valid_to'] or 'open'} ({version['basis']}; rule {answer.rule})"]
+    out = [
+        f"{head}: version {version['label']} in force {version['valid_from']} .. "
+        f"{version['valid_to'] or 'open'} ({version['basis']}; rule {answer.rule})"
+    ]
     for note in answer.rule_dependent:
         out.append(f"  RULE-DEPENDENT: {note['note']}")
     out += ["", "Criteria", *criteria_lines(answer.criteria())]
@@ -62,15 +64,21 @@ def answer_text(answer: Answer) -> str:
         out.append(f"  {row['section']}.{row['indication']} {row['line_of_business']}: {text}  {_source_note(row)}")
     out += ["", "Cross-references"]
     for row in answer.records.get("cross_reference", []):
-        out.append(f"  {row['item_id']} {row['line_of_business']} ({row['role']}): {row['policy_ref']}  "
-                   f"{_source_note(row)}")
-    out += ["", "Codes"] + [f"  {r['system']} {r['code'] or '[code not in source]'}: {r['description']}"
-                            for r in answer.records.get("code", [])]
-    out += ["", "References"] + [f"  {r['citation']} {r['url'] or ''} (accessed {r['accessed'] or 'n/a'})"
-                                 for r in answer.records.get("reference", [])]
+        out.append(
+            f"  {row['item_id']} {row['line_of_business']} ({row['role']}): {row['policy_ref']}  {_source_note(row)}"
+        )
+    out += ["", "Codes"] + [
+        f"  {r['system']} {r['code'] or '[code not in source]'}: {r['description']}"
+        for r in answer.records.get("code", [])
+    ]
+    out += ["", "References"] + [
+        f"  {r['citation']} {r['url'] or ''} (accessed {r['accessed'] or 'n/a'})"
+        for r in answer.records.get("reference", [])
+    ]
     indications = [r for r in answer.records.get("statement", []) if r["kind"] == "fda_indication"]
-    out += ["", "FDA-approved indication(s)"] + [f"  {r['text'] or '[unknown]'}  {_source_note(r)}"
-                                                 for r in indications]
+    out += ["", "FDA-approved indication(s)"] + [
+        f"  {r['text'] or '[unknown]'}  {_source_note(r)}" for r in indications
+    ]
     unknown = answer.records.get("unknown", [])
     if unknown:
         out += ["", "Unknown in this version"] + [f"  {r['kind']} {r['scope']}: {r['reason']}" for r in unknown]

@@ -8,8 +8,6 @@ recorded interval and records a new row.
 
 from __future__ import annotations
 
-from typing import Optional
-
 from sqlalchemy import JSON, Column, Index
 from sqlmodel import Field, SQLModel
 
@@ -21,7 +19,7 @@ class Policy(SQLModel, table=True):
     original_effective_date: str
     lines_of_business: list = Field(sa_column=Column(JSON))
     effective_date_rule: str
-    earliest_vouched: Optional[str] = Field(default=None, description="First day any version is vouched for")
+    earliest_vouched: str | None = Field(default=None, description="First day any version is vouched for")
 
 
 class SourceDocument(SQLModel, table=True):
@@ -40,7 +38,7 @@ class SourceDocument(SQLModel, table=True):
 
 class CoverageBlock(SQLModel, table=True):
     __tablename__ = "coverage_block"
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     document_sha256: str = Field(index=True)
     status: str
     kind: str
@@ -53,27 +51,27 @@ class Known(SQLModel):
     """Knowledge time: when the knowledge base learnt a row, and when it stopped believing it."""
 
     recorded_at: str
-    superseded_at: Optional[str] = None
+    superseded_at: str | None = None
 
 
 class Revision(Known, table=True):
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     policy_id: str = Field(index=True)
     ordinal: int
     label: str
     kind: str
     description: str
     revision_date: str
-    pt_month: Optional[str]
+    pt_month: str | None
     effective_date: str
     rule: str
-    pending_from: Optional[str] = None
-    pending_to: Optional[str] = None
+    pending_from: str | None = None
+    pending_to: str | None = None
 
 
 class ChangeClause(Known, table=True):
     __tablename__ = "change_clause"
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     policy_id: str = Field(index=True)
     revision_date: str
     ordinal: int
@@ -82,57 +80,57 @@ class ChangeClause(Known, table=True):
 
 
 class Version(Known, table=True):
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     policy_id: str = Field(index=True)
     label: str
     valid_from: str
-    valid_to: Optional[str]
+    valid_to: str | None
     revision_date: str
     basis: str = Field(description="document (read from a document) or reconstructed (from change data)")
-    document_sha256: Optional[str] = None
+    document_sha256: str | None = None
 
 
 class Temporal(Known):
     """Columns every record table shares: identity, effective time and provenance."""
 
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     policy_id: str
     record_key: str
     valid_from: str
-    valid_to: Optional[str] = None
+    valid_to: str | None = None
     source: str
-    document_sha256: Optional[str] = None
-    first_line: Optional[int] = None
-    last_line: Optional[int] = None
-    revision: Optional[str] = None
-    clause: Optional[str] = None
-    confidence: Optional[str] = None
+    document_sha256: str | None = None
+    first_line: int | None = None
+    last_line: int | None = None
+    revision: str | None = None
+    clause: str | None = None
+    confidence: str | None = None
 
 
 class Criterion(Temporal, table=True):
     item_id: str
-    parent_id: Optional[str]
+    parent_id: str | None
     position: int
     section: str
     indication: str
     label: str
-    text: Optional[str]
-    logic: Optional[str]
-    logic_text: Optional[str]
-    footnote_marker: Optional[str]
-    footnote_text: Optional[str]
-    raw_text: Optional[str]
+    text: str | None
+    logic: str | None
+    logic_text: str | None
+    footnote_marker: str | None
+    footnote_text: str | None
+    raw_text: str | None
 
 
 class Duration(Temporal, table=True):
     section: str
     indication: str
     line_of_business: str
-    text: Optional[str]
-    months: Optional[int]
-    weeks: Optional[int]
-    rule: Optional[str]
-    cycle_cap: Optional[int]
+    text: str | None
+    months: int | None
+    weeks: int | None
+    rule: str | None
+    cycle_cap: int | None
     reauthorization_permitted: bool
 
 
@@ -141,21 +139,21 @@ class CrossReference(Temporal, table=True):
     item_id: str
     line_of_business: str
     role: str
-    policy_ref: Optional[str]
+    policy_ref: str | None
 
 
 class Statement(Temporal, table=True):
     kind: str
     ordinal: int
-    text: Optional[str]
-    heading: Optional[str]
-    term: Optional[str]
-    raw_text: Optional[str]
+    text: str | None
+    heading: str | None
+    term: str | None
+    raw_text: str | None
 
 
 class Code(Temporal, table=True):
     system: str
-    code: Optional[str]
+    code: str | None
     description: str
     ordinal: int
 
@@ -163,9 +161,9 @@ class Code(Temporal, table=True):
 class Reference(Temporal, table=True):
     ordinal: int
     citation: str
-    url: Optional[str]
-    accessed: Optional[str]
-    raw_text: Optional[str]
+    url: str | None
+    accessed: str | None
+    raw_text: str | None
 
 
 class Dosing(Temporal, table=True):
@@ -173,7 +171,7 @@ class Dosing(Temporal, table=True):
     indication: str
     regimen: str
     max_dose: str
-    raw_text: Optional[str]
+    raw_text: str | None
 
 
 class Unknown(Temporal, table=True):
@@ -183,8 +181,14 @@ class Unknown(Temporal, table=True):
 
 
 RECORD_TABLES: dict[str, type[Temporal]] = {
-    "criterion": Criterion, "duration": Duration, "cross_reference": CrossReference, "statement": Statement,
-    "code": Code, "reference": Reference, "dosing": Dosing, "unknown": Unknown,
+    "criterion": Criterion,
+    "duration": Duration,
+    "cross_reference": CrossReference,
+    "statement": Statement,
+    "code": Code,
+    "reference": Reference,
+    "dosing": Dosing,
+    "unknown": Unknown,
 }
 KNOWN_TABLES: dict[str, type[Known]] = {"revision": Revision, "change_clause": ChangeClause, "version": Version}
 

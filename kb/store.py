@@ -9,19 +9,20 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from enum import Enum
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from sqlmodel import SQLModel, create_engine
 
 from kb import schema
 from kb.dates import Month
 from kb.model import PolicyDocument
-from revisions.timeline import Interval, Timeline, intervals
+from revisions.timeline import Disagreement, Interval, Timeline, intervals
 
 _BOOKKEEPING = {"id", "recorded_at", "superseded_at"}
 
@@ -37,6 +38,7 @@ class LoadReport:
     parsed_lines: int
     boilerplate_lines: int
     unparsed_lines: int
+    disagreements: tuple[Disagreement, ...] = ()
 
     @property
     def changed(self) -> bool:
@@ -108,22 +110,41 @@ def timeline_rows(timeline: Timeline) -> dict[str, list[dict[str, Any]]]:
         rows[interval.record.KIND].append(record_row(policy, interval))
     for revision in timeline.revisions:
         window = revision.pending_window()
-        rows["revision"].append({
-            "policy_id": policy, "ordinal": revision.ordinal, "label": revision.label, "kind": revision.kind,
-            "description": revision.description, "revision_date": revision.date.isoformat(),
-            "pt_month": sql_value(revision.pt_month), "effective_date": revision.effective_date.isoformat(),
-            "rule": revision.rule, "pending_from": sql_value(window[0]) if window else None,
-            "pending_to": sql_value(window[1]) if window else None,
-        })
+        rows["revision"].append(
+            {
+                "policy_id": policy,
+                "ordinal": revision.ordinal,
+                "label": revision.label,
+                "kind": revision.kind,
+                "description": revision.description,
+                "revision_date": revision.date.isoformat(),
+                "pt_month": sql_value(revision.pt_month),
+                "effective_date": revision.effective_date.isoformat(),
+                "rule": revision.rule,
+                "pending_from": sql_value(window[0]) if window else None,
+                "pending_to": sql_value(window[1]) if window else None,
+            }
+        )
         rows["change_clause"] += [
-            {"policy_id": policy, "revision_date": revision.date.isoformat(), "ordinal": clause.ordinal,
-             "text": clause.text, "category": clause.category}
+            {
+                "policy_id": policy,
+                "revision_date": revision.date.isoformat(),
+                "ordinal": clause.ordinal,
+                "text": clause.text,
+                "category": clause.category,
+            }
             for clause in revision.clauses
         ]
     rows["version"] = [
-        {"policy_id": policy, "label": v.label, "valid_from": v.valid_from.isoformat(),
-         "valid_to": sql_value(v.valid_to), "revision_date": v.revision.date.isoformat(), "basis": v.basis,
-         "document_sha256": v.document_sha256}
+        {
+            "policy_id": policy,
+            "label": v.label,
+            "valid_from": v.valid_from.isoformat(),
+            "valid_to": sql_value(v.valid_to),
+            "revision_date": v.revision.date.isoformat(),
+            "basis": v.basis,
+            "document_sha256": v.document_sha256,
+        }
         for v in timeline.versions
     ]
     return rows
@@ -172,17 +193,30 @@ def store_policy(
     for document in documents:
         new_document |= _store_document(connection, document, now)
     connection.execute(
-            "INSERT OR REPLACE INTO policy (policy_id, title, drugs, original_effective_date, lines_of_business,"
-            " effective_date_rule, earliest_vouched) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (header.reference_number, header.title,
-             json.dumps([{"generic_name": d.generic_name, "brand_names": list(d.brand_names)} for d in header.drugs]),
-             header.original_effective_date.isoformat(), json.dumps(list(header.lines_of_business)), timeline.rule,
-             sql_value(timeline.earliest)),
+        "INSERT OR REPLACE INTO policy (policy_id, title, drugs, original_effective_date, lines_of_business,"
+        " effective_date_rule, earliest_vouched) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (
+            header.reference_number,
+            header.title,
+            json.dumps([{"generic_name": d.generic_name, "brand_names": list(d.brand_names)} for d in header.drugs]),
+            header.original_effective_date.isoformat(),
+            json.dumps(list(header.lines_of_business)),
+            timeline.rule,
+            sql_value(timeline.earliest),
+        ),
     )
     added, superseded = reconcile(connection, header.reference_number, timeline_rows(timeline), now)
     counts = line_counts(newest)
-    return LoadReport(header.reference_number, newest.source, new_document, added, superseded,
-                      len(timeline.versions), *counts)
+    return LoadReport(
+        header.reference_number,
+        newest.source,
+        new_document,
+        added,
+        superseded,
+        len(timeline.versions),
+        *counts,
+        timeline.disagreements,
+    )
 
 
 def line_counts(document: PolicyDocument) -> tuple[int, int, int]:
@@ -201,8 +235,18 @@ def _store_document(connection: sqlite3.Connection, document: PolicyDocument, no
     connection.execute(
         "INSERT INTO source_document (sha256, policy_id, path, last_review, text, line_count, parsed_lines,"
         " boilerplate_lines, unparsed_lines, loaded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (document.sha256, document.policy_id, document.source, document.header.last_review.isoformat(),
-         document.text, document.line_count, parsed, boilerplate, unparsed, now),
+        (
+            document.sha256,
+            document.policy_id,
+            document.source,
+            document.header.last_review.isoformat(),
+            document.text,
+            document.line_count,
+            parsed,
+            boilerplate,
+            unparsed,
+            now,
+        ),
     )
     connection.executemany(
         "INSERT INTO coverage_block (document_sha256, status, kind, first_line, last_line, text) "
@@ -210,5 +254,3 @@ def _store_document(connection: sqlite3.Connection, document: PolicyDocument, no
         [(document.sha256, b.status, b.kind, b.span.first, b.span.last, b.text) for b in document.coverage],
     )
     return True
-
-

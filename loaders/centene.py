@@ -12,8 +12,17 @@ from pathlib import Path
 from kb.dates import parse_long_date, parse_policy_date, parse_policy_month
 from kb.errors import DateFormatError, NotCenteneTemplate
 from kb.model import (
-    LINES_OF_BUSINESS, Code, Criterion, DosingRow, Drug, Header, PolicyDocument, Record, Reference,
-    RevisionRow, Statement,
+    LINES_OF_BUSINESS,
+    Code,
+    Criterion,
+    DosingRow,
+    Drug,
+    Header,
+    PolicyDocument,
+    Record,
+    Reference,
+    RevisionRow,
+    Statement,
 )
 from loaders.context import BOILERPLATE, ParseContext
 from loaders.criteria import bind_footnotes, parse_criteria, parse_tail, split_indications
@@ -32,7 +41,7 @@ _ACCESSED = re.compile(r"Accessed\s+([A-Z][a-z]+\.? \d{1,2},\s*\d{4})", re.I)
 _TERM = re.compile(r"^([A-Za-z0-9/\-+ ]{1,40}?):\s+(.+)$")
 _APPENDIX = re.compile(r"^Appendix ([A-Z]):\s*(.*)$", re.I)
 _DEFINITION = re.compile(r"^\*?\s*([A-Za-z]+) \(([^)]+)\) is defined as", re.I)
-_NAVIGATION = re.compile(r"^\[.+\]\(#\)|^See \[?Important Reminder", re.I)
+_NAVIGATION = re.compile(r"^\[.+\]\(#\)|^See \[?Important Reminder|^<!--.*-->$", re.I)
 
 
 def load_path(path: str | Path) -> PolicyDocument:
@@ -65,11 +74,19 @@ def parse_source(source: SourceText) -> PolicyDocument:
         elif section.name in _SECTION_PARSERS:
             records += _SECTION_PARSERS[section.name](ctx, section)
     if not any(isinstance(r, Criterion) and r.section == "I" and r.parent_id for r in records):
-        raise ctx.error(by_name["I"].heading.number if by_name["I"].heading else None,
-                        "initial approval criteria (numbered items) under section I")
+        raise ctx.error(
+            by_name["I"].heading.number if by_name["I"].heading else None,
+            "initial approval criteria (numbered items) under section I",
+        )
     return PolicyDocument(
-        source.path, source.sha256, source.text, header, tuple(bind_footnotes(records)),
-        tuple(revision_log), ctx.coverage(), len(source.lines),
+        source.path,
+        source.sha256,
+        source.text,
+        header,
+        tuple(bind_footnotes(records)),
+        tuple(revision_log),
+        ctx.coverage(),
+        len(source.lines),
     )
 
 
@@ -84,7 +101,8 @@ def parse_header(ctx: ParseContext) -> Header:
             fields.setdefault(match.group(1).lower(), line)
     if title_line is None or not fields:
         raise NotCenteneTemplate(
-            ctx.source.path, lines[0].number,
+            ctx.source.path,
+            lines[0].number,
             "a Centene clinical policy (a 'Clinical Policy: <drug>' title and 'Reference Number:' line)",
             found=lines[0].text.strip()[:80],
         )
@@ -97,8 +115,9 @@ def parse_header(ctx: ParseContext) -> Header:
     last_review = _dated(ctx, fields, "last review date", parse_policy_month, title_line)
     lob_text = fields["line of business"].text.split(":", 1)[1] if "line of business" in fields else ""
     lobs = lines_of_business_in(lob_text) or LINES_OF_BUSINESS
-    drugs = tuple(Drug(g.strip(), tuple(b.strip() for b in re.split(r",| and ", brands)))
-                  for g, brands in _DRUG.findall(title)) or (Drug(title, ()),)
+    drugs = tuple(
+        Drug(g.strip(), tuple(b.strip() for b in re.split(r",| and ", brands))) for g, brands in _DRUG.findall(title)
+    ) or (Drug(title, ()),)
     return Header(title, reference, drugs, effective, last_review, lobs)
 
 
@@ -118,8 +137,13 @@ def _dated(ctx: ParseContext, fields: dict[str, Line], name: str, parse, near: L
 
 def _statements(ctx: ParseContext, section: Section, kind: str) -> list[Record]:
     return [
-        Statement(kind, n, plain(joined(p)), raw_text="\n".join(l.raw for l in p),
-                  provenance=ctx.provenance(p[0].number, p[-1].number))
+        Statement(
+            kind,
+            n,
+            plain(joined(p)),
+            raw_text="\n".join(l.raw for l in p),
+            provenance=ctx.provenance(p[0].number, p[-1].number),
+        )
         for n, p in enumerate(_claimed_paragraphs(ctx, section.lines), start=1)
     ]
 
@@ -166,7 +190,7 @@ def parse_noncovered(ctx: ParseContext, section: Section) -> list[Record]:
     for n, paragraph in enumerate(_claimed_paragraphs(ctx, section.lines), start=1):
         text = plain(re.sub(r"^[-•]\s*", "", joined(paragraph)))
         letter_match = re.match(r"^([A-Z])\.\s+(.*)$", text)
-        term, body = (letter_match.groups() if letter_match else (str(n), text))
+        term, body = letter_match.groups() if letter_match else (str(n), text)
         provenance = ctx.provenance(paragraph[0].number, paragraph[-1].number)
         records.append(Statement("non_covered", n, body, term=term, raw_text=joined(paragraph), provenance=provenance))
         records += cross_references(f"III.{term}", body, provenance)
@@ -186,30 +210,59 @@ def parse_appendices(ctx: ParseContext, section: Section) -> list[Record]:
         count += 1
         term = _TERM.match(text)
         if "abbreviation" in heading.lower() and term:
-            records.append(Statement("abbreviation", count, term.group(2), heading=heading,
-                                     term=term.group(1), raw_text=joined(paragraph), provenance=provenance))
+            records.append(
+                Statement(
+                    "abbreviation",
+                    count,
+                    term.group(2),
+                    heading=heading,
+                    term=term.group(1),
+                    raw_text=joined(paragraph),
+                    provenance=provenance,
+                )
+            )
         else:
-            records.append(Statement("appendix", count, text, heading=heading, term=f"{letter}.{count}",
-                                     raw_text=joined(paragraph), provenance=provenance))
+            records.append(
+                Statement(
+                    "appendix",
+                    count,
+                    text,
+                    heading=heading,
+                    term=f"{letter}.{count}",
+                    raw_text=joined(paragraph),
+                    provenance=provenance,
+                )
+            )
     return records
 
 
 def parse_dosing(ctx: ParseContext, section: Section) -> list[Record]:
     _, rows = read_table(ctx, section.lines, 3)
     records: list[Record] = [
-        DosingRow(n, html_cell_text(row.cells[0]), html_cell_text(row.cells[1]), html_cell_text(row.cells[2]),
-                  raw_text="\n".join(line.raw for line in row.lines),
-                  provenance=ctx.provenance(row.lines[0].number, row.lines[-1].number))
+        DosingRow(
+            n,
+            html_cell_text(row.cells[0]),
+            html_cell_text(row.cells[1]),
+            html_cell_text(row.cells[2]),
+            raw_text="\n".join(line.raw for line in row.lines),
+            provenance=ctx.provenance(row.lines[0].number, row.lines[-1].number),
+        )
         for n, row in enumerate(rows, start=1)
     ]
     prose = [line for line in section.lines if "\t" not in line.raw]
     for n, paragraph in enumerate(_claimed_paragraphs(ctx, prose), start=1):
         text = strip_emphasis(plain(joined(paragraph)))
         definition = _DEFINITION.match(text)
-        records.append(Statement("definition" if definition else "dosing_note", n, text,
-                                 term=definition.group(1) if definition else None,
-                                 raw_text=joined(paragraph),
-                                 provenance=ctx.provenance(paragraph[0].number, paragraph[-1].number)))
+        records.append(
+            Statement(
+                "definition" if definition else "dosing_note",
+                n,
+                text,
+                term=definition.group(1) if definition else None,
+                raw_text=joined(paragraph),
+                provenance=ctx.provenance(paragraph[0].number, paragraph[-1].number),
+            )
+        )
     return records
 
 
@@ -224,9 +277,16 @@ def parse_references(ctx: ParseContext, section: Section) -> list[Record]:
             accessed_on = parse_long_date(accessed.group(1).replace(".", "")) if accessed else None
         except DateFormatError as error:
             raise ctx.error(paragraph[0].number, f"an accessed date as {error.expected}", error.found) from None
-        records.append(Reference(n, plain(citation), url.group(1).rstrip(".>") if url else None, accessed_on,
-                                 raw_text=joined(paragraph),
-                                 provenance=ctx.provenance(paragraph[0].number, paragraph[-1].number)))
+        records.append(
+            Reference(
+                n,
+                plain(citation),
+                url.group(1).rstrip(".>") if url else None,
+                accessed_on,
+                raw_text=joined(paragraph),
+                provenance=ctx.provenance(paragraph[0].number, paragraph[-1].number),
+            )
+        )
     return records
 
 
@@ -240,8 +300,9 @@ def parse_coding(ctx: ParseContext, section: Section) -> list[Record]:
         system = re.sub(r"\s*Codes?$", "", header[0], flags=re.I).upper().replace("HCPSC", "HCPCS")
         for n, row in enumerate(rows, start=1):
             code = row.cells[0] if re.fullmatch(r"[A-Z0-9]{4,7}(?:\.[0-9A-Z]+)?", row.cells[0]) else None
-            records.append(Code(system, code, row.cells[1] or row.cells[0], n,
-                                provenance=ctx.provenance(row.lines[0].number)))
+            records.append(
+                Code(system, code, row.cells[1] or row.cells[0], n, provenance=ctx.provenance(row.lines[0].number))
+            )
     return records
 
 

@@ -74,7 +74,7 @@ def _collect_items(ctx: ParseContext, body: list[Line]) -> tuple[list[_Item], li
             items[-1].text += " " + text
             items[-1].lines.append(line)
         else:
-            raise ctx.error(line.number, "a numbered criterion (\"1. ...\")", found=text[:60])
+            raise ctx.error(line.number, 'a numbered criterion ("1. ...")', found=text[:60])
     return items, []
 
 
@@ -85,10 +85,7 @@ def _markdown(items: list[_Item]) -> str:
     for item in items:
         columns = columns[: item.depth + 1]
         indent = columns[-1]
-        if item.depth == 0:
-            marker = f"{item.label}. "
-        else:
-            marker = f"- {item.label}. "
+        marker = f"{item.label}. " if item.depth == 0 else f"- {item.label}. "
         rendered.append(" " * indent + marker + item.text)
         columns.append(indent + (len(marker) if item.depth == 0 else 2))
     return "\n".join(rendered) + "\n"
@@ -119,8 +116,16 @@ def parse_criteria(
     logic, logic_text = logic_of(title)
     records: list[Record] = [
         Criterion(
-            set_id, None, ord(letter) - ord("A") + 1, section, letter, f"{letter}.",
-            strip_emphasis(plain(title)), logic, logic_text, raw_text=heading.raw,
+            set_id,
+            None,
+            ord(letter) - ord("A") + 1,
+            section,
+            letter,
+            f"{letter}.",
+            strip_emphasis(plain(title)),
+            logic,
+            logic_text,
+            raw_text=heading.raw,
             provenance=ctx.provenance(heading.number),
         )
     ]
@@ -141,8 +146,17 @@ def parse_criteria(
         logic, logic_text = logic_of(body_text)
         records.append(
             Criterion(
-                item_id, parent, positions[parent], section, letter, f"{item.label}.", body_text,
-                logic, logic_text, marker, raw_text="\n".join(line.raw for line in item.lines),
+                item_id,
+                parent,
+                positions[parent],
+                section,
+                letter,
+                f"{item.label}.",
+                body_text,
+                logic,
+                logic_text,
+                marker,
+                raw_text="\n".join(line.raw for line in item.lines),
                 provenance=ctx.provenance(item.lines[0].number, item.lines[-1].number),
             )
         )
@@ -171,8 +185,14 @@ def parse_tail(
             ctx.claim([line])
         elif _FOOTNOTE.match(text):
             records.append(
-                Statement("footnote", 0, strip_emphasis(text), term=f"{section}.{letter}*",
-                          raw_text=line.raw, provenance=ctx.provenance(line.number))
+                Statement(
+                    "footnote",
+                    0,
+                    strip_emphasis(text),
+                    term=f"{section}.{letter}*",
+                    raw_text=line.raw,
+                    provenance=ctx.provenance(line.number),
+                )
             )
             ctx.claim([line])
     return records
@@ -188,5 +208,3 @@ def bind_footnotes(records: list[Record]) -> list[Record]:
             record = replace(record, footnote_text=note)
         bound.append(record)
     return bound
-
-

@@ -16,8 +16,13 @@ _ROLES = (
     ("off-label use", re.compile(r"off[- ]label use polic", re.I)),
 )
 _ANY_ROLE = re.compile(r"the ([\w\- ]+?) polic(?:y|ies)\b", re.I)
-_LOB = {"commercial": "Commercial", "health insurance marketplace": "HIM", "the marketplace": "HIM",
-        "him": "HIM", "medicaid": "Medicaid"}
+_LOB = {
+    "commercial": "Commercial",
+    "health insurance marketplace": "HIM",
+    "the marketplace": "HIM",
+    "him": "HIM",
+    "medicaid": "Medicaid",
+}
 
 
 def role_of(text: str) -> str:
@@ -33,6 +38,5 @@ def cross_references(item_id: str, text: str, provenance: Provenance) -> list[Cr
     """Every (policy, line of business) pair the text names, with the role of the policy."""
     role = role_of(text)
     return [
-        CrossReference(item_id, _LOB[lob.lower()], role, ref, provenance=provenance)
-        for ref, lob in _PAIR.findall(text)
+        CrossReference(item_id, _LOB[lob.lower()], role, ref, provenance=provenance) for ref, lob in _PAIR.findall(text)
     ]

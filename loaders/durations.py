@@ -43,7 +43,10 @@ def parse_duration_line(
     cycles = _CYCLES.search(value)
     return [
         Duration(
-            section, indication, lob, value,
+            section,
+            indication,
+            lob,
+            value,
             months=months,
             weeks=weeks,
             rule=rule.group(0) if rule else None,

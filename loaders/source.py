@@ -73,7 +73,5 @@ def source_from_bytes(name: str, data: bytes) -> SourceText:
     text = decode(name, data)
     if not text.strip():
         raise SourceError(name, None, "a policy text", found="an empty file")
-    lines = tuple(
-        Line(number, raw, normalise(raw)) for number, raw in enumerate(text.splitlines(), start=1)
-    )
+    lines = tuple(Line(number, raw, normalise(raw)) for number, raw in enumerate(text.splitlines(), start=1))
     return SourceText(name, hashlib.sha256(data).hexdigest(), text, lines)

@@ -70,8 +70,9 @@ def parse_changeset(path: str, text: str) -> ChangeSet:
             raise ChangeDataError(path, None, f"a top-level '{key}' key")
     revision = data["revision"]
     if not isinstance(revision, date):
-        raise ChangeDataError(path, _line_of(text, "revision"), "revision as a TOML date, e.g. 2025-07-15",
-                              str(revision))
+        raise ChangeDataError(
+            path, _line_of(text, "revision"), "revision as a TOML date, e.g. 2025-07-15", str(revision)
+        )
     lines = _op_lines(text)
     operations = tuple(
         _operation(path, raw, lines[i] if i < len(lines) else None) for i, raw in enumerate(data.get("change", []))
@@ -112,9 +113,18 @@ def _operation(path: str, raw: dict[str, Any], line: int | None) -> Operation:
         unknown_fields = set(raw.get(table, {})) - names
         if unknown_fields:
             raise fail(f"fields of a {raw['kind']} ({', '.join(sorted(names))})", ", ".join(sorted(unknown_fields)))
-    return Operation(raw["action"], raw["kind"], raw["key"], raw["clause"], raw.get("source", Source.LOG),
-                     raw.get("confidence", "high"), dict(raw.get("before", {})), dict(raw.get("after", {})),
-                     raw.get("note"), line or 0)
+    return Operation(
+        raw["action"],
+        raw["kind"],
+        raw["key"],
+        raw["clause"],
+        raw.get("source", Source.LOG),
+        raw.get("confidence", "high"),
+        dict(raw.get("before", {})),
+        dict(raw.get("after", {})),
+        raw.get("note"),
+        line or 0,
+    )
 
 
 def load_changesets(folder: Path) -> list[ChangeSet]:
@@ -136,19 +146,22 @@ def _coerce(kind: str, values: dict[str, Any]) -> tuple[dict[str, Any], set[str]
 
 def _check_after(changeset: ChangeSet, op: Operation, record: Record | None) -> Record:
     if record is None:
-        raise ChangeDataError(changeset.path, op.line, f"a {op.kind} {op.key!r} in the version after the revision",
-                              "none")
+        raise ChangeDataError(
+            changeset.path, op.line, f"a {op.kind} {op.key!r} in the version after the revision", "none"
+        )
     content = record.content()
     for name, value in _coerce(op.kind, op.after)[0].items():
         if content.get(name) != value:
-            raise ChangeDataError(changeset.path, op.line, f"{op.key}.{name} = {value!r} after the revision",
-                                  f"{content.get(name)!r}")
+            raise ChangeDataError(
+                changeset.path, op.line, f"{op.key}.{name} = {value!r} after the revision", f"{content.get(name)!r}"
+            )
     return record
 
 
 def provenance_of(changeset: ChangeSet, op: Operation, clause_text: str) -> Provenance:
-    return Provenance(source=op.source, revision=changeset.revision.isoformat(), clause=clause_text,
-                      confidence=op.confidence)
+    return Provenance(
+        source=op.source, revision=changeset.revision.isoformat(), clause=clause_text, confidence=op.confidence
+    )
 
 
 def apply_backwards(state: PolicyState, changeset: ChangeSet, clauses: dict[int, str]) -> PolicyState:
@@ -178,8 +191,9 @@ def apply_backwards(state: PolicyState, changeset: ChangeSet, clauses: dict[int,
 
 def _forget(state: PolicyState, op: Operation, provenance: Provenance) -> None:
     """Records of a kind (under a scope) that no source tells for the earlier version."""
-    marker = Unknown(op.kind, op.key, op.note or provenance.clause or "", provenance=replace(provenance,
-                     source=Source.UNKNOWN))
+    marker = Unknown(
+        op.kind, op.key, op.note or provenance.clause or "", provenance=replace(provenance, source=Source.UNKNOWN)
+    )
     by_key = state.records[op.kind]
     for key, record in list(by_key.items()):
         if marker.covers(record) and getattr(record, "item_id", None) != op.key:
@@ -203,12 +217,22 @@ def _insert(state: PolicyState, changeset: ChangeSet, op: Operation, provenance:
     if kind is Criterion:
         parent = state.criteria().get(values.get("parent_id") or "")
         if parent is None:
-            raise ChangeDataError(changeset.path, op.line, "a parent_id naming an item of the earlier version",
-                                  str(values.get("parent_id")))
+            raise ChangeDataError(
+                changeset.path,
+                op.line,
+                "a parent_id naming an item of the earlier version",
+                str(values.get("parent_id")),
+            )
         # Half a step ahead of the sibling now at that position; ``renumber`` makes it whole.
         position = values.pop("position", 1) - 0.5
-        values = {"item_id": op.key, "section": parent.section, "indication": parent.indication, "label": "",
-                  "position": position, **values}
+        values = {
+            "item_id": op.key,
+            "section": parent.section,
+            "indication": parent.indication,
+            "label": "",
+            "position": position,
+            **values,
+        }
     try:
         record = kind(**values, provenance=provenance)
     except TypeError as error:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Callable
 
 from kb.dates import Month
 from kb.model import RevisionRow
@@ -110,6 +110,17 @@ def revisions_from_log(rows: tuple[RevisionRow, ...] | list[RevisionRow], rule: 
     for row in sorted(rows, key=lambda r: (r.date, r.ordinal)):
         kind, label = revision_kind(row.description)
         clauses = tuple(Clause(n, text, classify(text)) for n, text in enumerate(split_clauses(row.description), 1))
-        revisions.append(Revision(row.ordinal, label or row.date.isoformat(), kind, row.description, row.date,
-                                  row.pt_month, RULES[rule](row), rule, clauses))
+        revisions.append(
+            Revision(
+                row.ordinal,
+                label or row.date.isoformat(),
+                kind,
+                row.description,
+                row.date,
+                row.pt_month,
+                RULES[rule](row),
+                rule,
+                clauses,
+            )
+        )
     return revisions

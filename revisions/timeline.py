@@ -64,9 +64,7 @@ def version_label(revision: Revision, changeset: ChangeSet | None) -> str:
     return changeset.version if changeset else f"V{revision.effective_date:%Y-%m}"
 
 
-def build_timeline(
-    documents: list[PolicyDocument], changesets: list[ChangeSet], rule: str = DEFAULT_RULE
-) -> Timeline:
+def build_timeline(documents: list[PolicyDocument], changesets: list[ChangeSet], rule: str = DEFAULT_RULE) -> Timeline:
     """Every version the documents and change data can vouch for, oldest first.
 
     The newest document is the anchor; an older document replaces the reconstruction of
@@ -75,10 +73,15 @@ def build_timeline(
     document = documents[-1]
     revisions = revisions_from_log(document.revision_log, rule)
     by_revision = {changeset.revision: changeset for changeset in changesets}
-    for changeset in changesets:
-        if changeset.revision not in {r.date for r in revisions}:
-            raise ChangeDataError(changeset.path, None, "a revision Date that is a row of the revision log",
-                                  changeset.revision.isoformat())
+    dates = {r.date for r in revisions}
+    for changeset in changesets:  # change data of revisions after the document's own log does not apply to it
+        if changeset.revision not in dates and revisions and changeset.revision < revisions[-1].date:
+            raise ChangeDataError(
+                changeset.path,
+                None,
+                "a revision Date that is a row of the revision log",
+                changeset.revision.isoformat(),
+            )
     if not revisions:
         return Timeline(document.policy_id, rule, (), (), ())
     state = PolicyState.of(document.records)
@@ -101,11 +104,21 @@ def build_timeline(
         if valid_to is not None and valid_to <= revision.effective_date:
             continue  # superseded on the day it took effect
         sha = document.sha256 if basis == "document" else None
-        versions.append(Version(version_label(revision, by_revision.get(revision.date)), revision.effective_date,
-                                valid_to, revision, basis, version_state, sha))
+        versions.append(
+            Version(
+                version_label(revision, by_revision.get(revision.date)),
+                revision.effective_date,
+                valid_to,
+                revision,
+                basis,
+                version_state,
+                sha,
+            )
+        )
     snapshots = [apply_snapshot(versions, older) for older in documents[:-1]]
-    return Timeline(document.policy_id, rule, tuple(revisions), tuple(versions),
-                    tuple(d for found in snapshots for d in found))
+    return Timeline(
+        document.policy_id, rule, tuple(revisions), tuple(versions), tuple(d for found in snapshots for d in found)
+    )
 
 
 def intervals(versions: tuple[Version, ...] | list[Version]) -> list[Interval]:
@@ -164,8 +177,11 @@ def align_identities(document: PolicyState, reconstructed: PolicyState) -> Polic
     old = list(reconstructed.criteria().values())
     mapping: dict[str, str] = {}
     for item in sorted(document.criteria().values(), key=lambda c: c.item_id.count(".")):
-        candidates = [c for c in old if c.section == item.section and c.indication == item.indication
-                      and c.item_id not in mapping.values()]
+        candidates = [
+            c
+            for c in old
+            if c.section == item.section and c.indication == item.indication and c.item_id not in mapping.values()
+        ]
         best = max(candidates, key=lambda c: _similarity(c.text, item.text), default=None)
         if item.parent_id is None:
             mapping[item.item_id] = item.item_id
@@ -176,8 +192,11 @@ def align_identities(document: PolicyState, reconstructed: PolicyState) -> Polic
     records: list[Record] = []
     for record in document.all():
         if isinstance(record, Criterion):
-            record = replace(record, item_id=mapping[record.item_id],
-                             parent_id=mapping.get(record.parent_id) if record.parent_id else None)
+            record = replace(
+                record,
+                item_id=mapping[record.item_id],
+                parent_id=mapping.get(record.parent_id) if record.parent_id else None,
+            )
         elif isinstance(record, CrossReference):
             record = replace(record, item_id=mapping.get(record.item_id, record.item_id))
         records.append(record)

@@ -20,9 +20,13 @@ def _texts(answer):
 def test_versions_and_windows(loaded_kb):
     rows = loaded_kb.versions("CP.PHAR.359")
     assert [(r["label"], r["valid_from"], r["valid_to"]) for r in rows] == [
-        ("V2021", "2021-11-01", "2022-11-01"), ("V2022", "2022-11-01", "2023-11-01"),
-        ("V2023", "2023-11-01", "2024-05-13"), ("V2024-05", "2024-05-13", "2024-11-01"),
-        ("V2024-11", "2024-11-01", "2025-11-01"), ("V2025-11", "2025-11-01", None)]
+        ("V2021", "2021-11-01", "2022-11-01"),
+        ("V2022", "2022-11-01", "2023-11-01"),
+        ("V2023", "2023-11-01", "2024-05-13"),
+        ("V2024-05", "2024-05-13", "2024-11-01"),
+        ("V2024-11", "2024-11-01", "2025-11-01"),
+        ("V2025-11", "2025-11-01", None),
+    ]
     assert [r["basis"] for r in rows] == ["reconstructed"] * 5 + ["document"]
 
 
@@ -33,7 +37,8 @@ def test_2024_08_01_induction_and_age_15(loaded_kb):
     assert "If Philadelphia chromosome-negative, both of the following (i and ii):" in texts
     assert "Prescribed as induction therapy;" in texts and "Age ≥ 15 years;" in texts
     assert [d["text"] for d in answer.records["duration"] if d["record_key"] == "I.A.Commercial"] == [
-        "6 months (up to 6 cycles total)"]
+        "6 months (up to 6 cycles total)"
+    ]
     assert answer.rule_dependent and answer.rule_dependent[0]["under_revision_date_rule"] == "V2024-11"
 
 
@@ -95,10 +100,14 @@ def test_unchanged_item_is_one_interval(timeline):
 
 
 def test_clauses_split():
-    assert split_clauses("4Q 2024 annual review: removed x per NCCN; revised Commercial approval durations to "
-                         "“6 months, whichever is longer;” references reviewed and updated.") == [
-        "removed x per NCCN", "revised Commercial approval durations to “6 months, whichever is longer;”",
-        "references reviewed and updated"]
+    assert split_clauses(
+        "4Q 2024 annual review: removed x per NCCN; revised Commercial approval durations to "
+        "“6 months, whichever is longer;” references reviewed and updated."
+    ) == [
+        "removed x per NCCN",
+        "revised Commercial approval durations to “6 months, whichever is longer;”",
+        "references reviewed and updated",
+    ]
 
 
 def test_rule_is_replaceable(document):
@@ -125,4 +134,5 @@ def test_backwards_then_forwards_gives_back_the_document(document, timeline, ste
         state = apply_forwards(state, changesets[version.revision.date], version.state)
         assert _content(state) == _content(version.state)
     assert {k: v for k, v in _content(state).items() if k[0] != "unknown"} == {
-        (r.KIND, r.key): r.content() for r in document.records}
+        (r.KIND, r.key): r.content() for r in document.records
+    }

@@ -32,7 +32,9 @@ def test_initial_approval_items(document):
     assert criteria["I.A.5"].logic is Logic.ANY
     assert criteria["I.A.5"].logic_text == "One of the following (a or b)"
     assert [c.text for c in criteria.values() if c.parent_id == "I.A.5"] == [
-        "Disease is relapsed or refractory;", "If prescribed as frontline therapy, age ≥ 18 years;"]
+        "Disease is relapsed or refractory;",
+        "If prescribed as frontline therapy, age ≥ 18 years;",
+    ]
     assert [c.label for c in criteria.values() if c.parent_id == "I.A.7"] == ["a.", "b."]
     assert criteria["I.A.7.a"].text.startswith("Dose does not exceed 1.8 mg/m² per cycle")
     assert criteria["I.A.7"].footnote_marker == "*"
@@ -41,12 +43,15 @@ def test_initial_approval_items(document):
 
 def test_continued_therapy_items(document):
     criteria = _criteria(document, "II")
-    assert [c.text for c in criteria.values() if c.parent_id == "II.A"][2] == "Member has not received ≥ 6 cycles of Besponsa;"
+    assert [c.text for c in criteria.values() if c.parent_id == "II.A"][
+        2
+    ] == "Member has not received ≥ 6 cycles of Besponsa;"
     assert len([c for c in criteria.values() if c.parent_id == "II.A"]) == 4
     assert criteria["II.A.4"].footnote_marker == "*"
     # the sentence a page break splits is one item
-    assert criteria["II.B.1.b"].text.endswith("CP.CPA.190 for commercial, HIM.PA.103 for health insurance "
-                                             "marketplace, and CP.PMN.16 for Medicaid; or")
+    assert criteria["II.B.1.b"].text.endswith(
+        "CP.CPA.190 for commercial, HIM.PA.103 for health insurance marketplace, and CP.PMN.16 for Medicaid; or"
+    )
     assert criteria["II.B.1.b"].provenance.span.first < criteria["II.B.1.b"].provenance.span.last
 
 
@@ -76,16 +81,25 @@ def test_durations(document):
         assert (commercial.months, commercial.cycle_cap) == (6, 6)
         assert commercial.rule.replace("’", "'") == "or to the member's renewal date, whichever is longer"
         for lob in ("HIM", "Medicaid"):
-            assert (rows[(section, lob)].months, rows[(section, lob)].rule, rows[(section, lob)].cycle_cap) == (6, None, 6)
+            assert (rows[(section, lob)].months, rows[(section, lob)].rule, rows[(section, lob)].cycle_cap) == (
+                6,
+                None,
+                6,
+            )
             assert rows[(section, lob)].text == "6 months (up to 6 cycles total)"
 
 
 def test_codes_references_dosing_log(document):
     assert [(c.system, c.code, c.description) for c in document.of_kind(Code)] == [
-        ("HCPCS", "J9229", "Injection, inotuzumab ozogamicin, 0.1 mg")]
+        ("HCPCS", "J9229", "Injection, inotuzumab ozogamicin, 0.1 mg")
+    ]
     references = document.of_kind(Reference)
-    assert [r.accessed for r in references] == [date(2025, 7, 15), date(2025, 8, 23), date(2025, 8, 23),
-                                                date(2022, 8, 23)]
+    assert [r.accessed for r in references] == [
+        date(2025, 7, 15),
+        date(2025, 8, 23),
+        date(2025, 8, 23),
+        date(2022, 8, 23),
+    ]
     assert references[0].url == "https://besponsa.pfizerpro.com"
     dosing = document.of_kind(DosingRow)
     assert len(dosing) == 1  # the row continued across the page break is one row
@@ -93,8 +107,13 @@ def test_codes_references_dosing_log(document):
     assert dosing[0].max_dose == "1.8 mg/m² per cycle (0.8 mg/m² per dose)"
     assert "Day 15 (0.5 mg/m²). Cycle 1 is 3 weeks" in dosing[0].regimen
     assert [(r.date, r.pt_month) for r in document.revision_log] == [
-        (date(2021, 6, 28), Month(2021, 11)), (date(2022, 8, 2), Month(2022, 11)), (date(2023, 8, 6), Month(2023, 11)),
-        (date(2024, 5, 13), None), (date(2024, 7, 11), Month(2024, 11)), (date(2025, 7, 15), Month(2025, 11))]
+        (date(2021, 6, 28), Month(2021, 11)),
+        (date(2022, 8, 2), Month(2022, 11)),
+        (date(2023, 8, 6), Month(2023, 11)),
+        (date(2024, 5, 13), None),
+        (date(2024, 7, 11), Month(2024, 11)),
+        (date(2025, 7, 15), Month(2025, 11)),
+    ]
 
 
 def test_statements(document):

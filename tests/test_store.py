@@ -1,0 +1,72 @@
+"""Loading: one transaction, idempotent, snapshots of the same policy, two time axes."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from kb.errors import ChangeDataError
+from tests.conftest import BUNDLED, FIXTURES
+
+SNAPSHOT = FIXTURES / "CP.PHAR.359_11.24-constructed.txt"
+T1 = datetime(2026, 1, 1, tzinfo=UTC)
+T2 = T1 + timedelta(days=30)
+
+
+def _count(kb, table):
+    return kb.connection.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
+
+
+def test_reloading_changes_nothing(fresh_kb):
+    first = fresh_kb.load()[0]
+    rows = _count(fresh_kb, "criterion")
+    again = fresh_kb.load([BUNDLED])[0]
+    assert first.changed and first.rows_added > 0
+    assert not again.changed and (again.rows_added, again.rows_superseded) == (0, 0)
+    assert _count(fresh_kb, "criterion") == rows
+
+
+def test_every_row_is_dated_and_recorded(fresh_kb):
+    fresh_kb.load(now=T1)
+    for table in ("criterion", "duration", "cross_reference", "statement", "code", "reference", "dosing"):
+        rows = fresh_kb.connection.execute(f"SELECT valid_from, recorded_at FROM {table}").fetchall()
+        assert rows and all(r["valid_from"] and r["recorded_at"] == T1.isoformat() for r in rows)
+
+
+def test_snapshot_document_wins_and_disagreements_are_reported(fresh_kb):
+    fresh_kb.load(now=T1)
+    report = fresh_kb.load([SNAPSHOT], now=T2)[0]
+    found = {(d.kind, d.key) for d in report.disagreements}
+    assert ("criterion", "I.A.5.ph-negative") in found  # same identity, the document's wording differs
+    assert ("reference", "https://besponsa.pfizerpro.com") in found  # unknown in the reconstruction
+    versions = {v["label"]: v["basis"] for v in fresh_kb.versions("CP.PHAR.359")}
+    assert versions["V2024-11"] == "document" and versions["V2024-05"] == "reconstructed"
+    texts = [r["text"] for r in fresh_kb.as_of("CP.PHAR.359", "2025-01-15").criteria()]
+    assert "If Philadelphia chromosome-negative disease, age ≥ 15 years;" in texts
+    accessed = [r["accessed"] for r in fresh_kb.as_of("CP.PHAR.359", "2025-01-15").records["reference"]]
+    assert "2024-07-11" in accessed
+
+
+def test_known_at_answers_as_the_knowledge_base_knew_it(fresh_kb):
+    fresh_kb.load(now=T1)
+    fresh_kb.load([SNAPSHOT], now=T2)
+    before = [
+        r["text"] for r in fresh_kb.as_of("CP.PHAR.359", "2025-01-15", known_at=T1 + timedelta(days=1)).criteria()
+    ]
+    after = [r["text"] for r in fresh_kb.as_of("CP.PHAR.359", "2025-01-15").criteria()]
+    assert "If Philadelphia chromosome-negative, age ≥ 15 years;" in before
+    assert "If Philadelphia chromosome-negative disease, age ≥ 15 years;" in after
+    nothing_yet = fresh_kb.as_of("CP.PHAR.359", "2025-01-15", known_at=T1 - timedelta(days=1))
+    assert nothing_yet.status == "not covered"
+    superseded = fresh_kb.connection.execute("SELECT COUNT(*) FROM criterion WHERE superseded_at IS NOT NULL")
+    assert superseded.fetchone()[0] > 0  # corrections close rows, never overwrite them
+
+
+def test_change_data_that_does_not_fit_is_refused(fresh_kb):
+    """Change data names the identities of the 11.25 document; alone, the 11.24 text does not fit it."""
+    with pytest.raises(ChangeDataError) as caught:
+        fresh_kb.load([SNAPSHOT])
+    assert caught.value.source.endswith("2024-07-11.toml") and caught.value.line
+    assert "I.A.5.ph-negative" in caught.value.expected
+    assert fresh_kb.policies() == []
