@@ -147,3 +147,13 @@ def versions(policy: str, db: str, as_json: bool) -> None:
             f"{row['label']}\t{row['valid_from']} .. {row['valid_to'] or 'open'}\t{row['basis']}"
             f"\t(revision {row['revision_date']})"
         )
+
+
+@cli.command()
+@click.option("--quick", is_flag=True, help="Fewer runs (for CI: a few seconds).")
+@click.option("--runs", default=2000, show_default=True, help="Timed runs per figure.")
+def bench(quick: bool, runs: int) -> None:
+    """Measure parse and as-of speed, each beside a baseline timed in the same run."""
+    from kb.bench import run, table
+
+    click.echo(table(run(200 if quick else runs)))
