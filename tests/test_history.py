@@ -136,3 +136,14 @@ def test_backwards_then_forwards_gives_back_the_document(document, timeline, ste
     assert {k: v for k, v in _content(state).items() if k[0] != "unknown"} == {
         (r.KIND, r.key): r.content() for r in document.records
     }
+
+
+def test_rule_dependent_windows_match_the_reference(timeline):
+    windows = [r.pending_window() for r in timeline.revisions if r.pending_window()]
+    assert [(a.isoformat(), b.isoformat()) for a, b in windows] == [
+        ("2021-06-28", "2021-10-31"),
+        ("2022-08-02", "2022-10-31"),
+        ("2023-08-06", "2023-10-31"),
+        ("2024-07-11", "2024-10-31"),
+        ("2025-07-15", "2025-10-31"),
+    ]
