@@ -9,7 +9,7 @@ can be stored as intervals, diffed by key and changed by data-driven operations 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, fields
 from datetime import date
 from enum import StrEnum
 from typing import ClassVar
@@ -57,10 +57,6 @@ class Provenance:
     clause: str | None = None
     confidence: str | None = None
 
-    @property
-    def is_unknown(self) -> bool:
-        return self.source == Source.UNKNOWN
-
 
 @dataclass(frozen=True)
 class Record:
@@ -76,9 +72,6 @@ class Record:
     def content(self) -> dict[str, object]:
         """The record's own fields (no provenance), for storage, diffs and equality checks."""
         return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "provenance"}
-
-    def with_provenance(self, provenance: Provenance) -> Record:
-        return replace(self, provenance=provenance)
 
 
 @dataclass(frozen=True)
