@@ -37,8 +37,12 @@ def reports_errors(command: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-def _print_json(value: Any) -> None:
-    click.echo(json.dumps(value, indent=2, ensure_ascii=False, default=str))
+JSON_OPTION = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+
+
+def _emit(as_json: bool, data: Any, text: Callable[[], str]) -> None:
+    """Print ``data`` as JSON, or the text a reader wants."""
+    click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str) if as_json else text())
 
 
 @click.group()
@@ -91,29 +95,32 @@ def _summary(content: dict[str, Any] | None) -> str:
 
 @cli.command()
 @DB_OPTION
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@JSON_OPTION
 @reports_errors
 def policies(db: str, as_json: bool) -> None:
     """List the policies in the knowledge base."""
     with KnowledgeBase(db) as kb:
         rows = kb.policies()
-    if as_json:
-        _print_json(rows)
-        return
-    for row in rows:
-        click.echo(f"{row['policy_id']}\t{row['title']}\t{row['versions']} versions from {row['earliest_vouched']}")
+    _emit(
+        as_json,
+        rows,
+        lambda: "\n".join(
+            f"{row['policy_id']}\t{row['title']}\t{row['versions']} versions from {row['earliest_vouched']}"
+            for row in rows
+        ),
+    )
 
 
 @cli.command()
 @click.argument("policy")
 @DB_OPTION
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@JSON_OPTION
 @reports_errors
 def show(policy: str, db: str, as_json: bool) -> None:
     """Print a policy as its newest version reads: criteria tree, durations, codes, references."""
     with KnowledgeBase(db) as kb:
         answer = kb.show(policy)
-    _print_json(answer.to_json()) if as_json else click.echo(answer_text(answer))
+    _emit(as_json, answer.to_json(), lambda: answer_text(answer))
 
 
 @cli.command()
@@ -121,32 +128,33 @@ def show(policy: str, db: str, as_json: bool) -> None:
 @click.argument("date")
 @DB_OPTION
 @click.option("--known-at", help="Answer as the knowledge base knew it at this ISO timestamp.")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@JSON_OPTION
 @reports_errors
 def asof(policy: str, date: str, db: str, known_at: str | None, as_json: bool) -> None:
     """What POLICY said on DATE (YYYY-MM-DD): version, criteria, durations, sources, unknowns."""
     with KnowledgeBase(db) as kb:
         answer = kb.as_of(policy, date, known_at)
-    _print_json(answer.to_json()) if as_json else click.echo(answer_text(answer))
+    _emit(as_json, answer.to_json(), lambda: answer_text(answer))
 
 
 @cli.command()
 @click.argument("policy")
 @DB_OPTION
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@JSON_OPTION
 @reports_errors
 def versions(policy: str, db: str, as_json: bool) -> None:
     """The version timeline of POLICY: label, window and whether read or reconstructed."""
     with KnowledgeBase(db) as kb:
         rows = kb.versions(policy)
-    if as_json:
-        _print_json(rows)
-        return
-    for row in rows:
-        click.echo(
+    _emit(
+        as_json,
+        rows,
+        lambda: "\n".join(
             f"{row['label']}\t{row['valid_from']} .. {row['valid_to'] or 'open'}\t{row['basis']}"
             f"\t(revision {row['revision_date']})"
-        )
+            for row in rows
+        ),
+    )
 
 
 @cli.command()

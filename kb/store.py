@@ -51,11 +51,10 @@ def create_schema(path: Path) -> None:
     engine.dispose()
 
 
-def connect(path: Path | str, create: bool = True) -> sqlite3.Connection:
+def connect(path: Path | str) -> sqlite3.Connection:
     """A connection with the schema in place; rows come back as ``sqlite3.Row``."""
     path = Path(path)
-    if create:
-        create_schema(path)
+    create_schema(path)
     connection = sqlite3.connect(path, isolation_level=None)
     connection.row_factory = sqlite3.Row
     return connection

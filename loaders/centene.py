@@ -7,7 +7,9 @@ section into records -> bind footnotes -> account for every line (coverage).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 from kb.dates import parse_long_date, parse_policy_date, parse_policy_month
 from kb.errors import DateFormatError, NotCenteneTemplate
@@ -29,10 +31,11 @@ from loaders.criteria import bind_footnotes, parse_criteria, parse_tail, split_i
 from loaders.crossrefs import cross_references
 from loaders.durations import lines_of_business_in
 from loaders.markup import html_cell_text, plain, strip_emphasis
-from loaders.sections import Section, joined, paragraphs, split_sections, strip_page_headers
+from loaders.sections import Section, joined, paragraphs, raw, split_sections, strip_page_headers, unbulleted
 from loaders.source import Line, SourceText, read_source, source_from_bytes
 from loaders.tables import read_table
 
+T = TypeVar("T")
 _TITLE = re.compile(r"^\**Clinical Policy:\s*(.+?)\**$", re.I)
 _FIELD = re.compile(r"^\**(Reference Number|Effective Date|Last Review Date|Line of Business)\**:\s*(.*)$", re.I)
 _DRUG = re.compile(r"([^(),]+?)\s*\(([^)]+)\)")
@@ -127,7 +130,7 @@ def _field(ctx: ParseContext, fields: dict[str, Line], name: str, expected: str,
     return strip_emphasis(fields[name].text.split(":", 1)[1]).strip()
 
 
-def _dated(ctx: ParseContext, fields: dict[str, Line], name: str, parse, near: Line):  # noqa: ANN001, ANN202
+def _dated(ctx: ParseContext, fields: dict[str, Line], name: str, parse: Callable[[str], T], near: Line) -> T:
     text = _field(ctx, fields, name, f"a '{name.title()}:' line", near)
     try:
         return parse(text)
@@ -141,8 +144,8 @@ def _statements(ctx: ParseContext, section: Section, kind: str) -> list[Record]:
             kind,
             n,
             plain(joined(p)),
-            raw_text="\n".join(l.raw for l in p),
-            provenance=ctx.provenance(p[0].number, p[-1].number),
+            raw_text=raw(p),
+            provenance=ctx.provenance_of(p),
         )
         for n, p in enumerate(_claimed_paragraphs(ctx, section.lines), start=1)
     ]
@@ -188,11 +191,11 @@ def parse_criteria_section(ctx: ParseContext, section: Section, lobs: tuple[str,
 def parse_noncovered(ctx: ParseContext, section: Section) -> list[Record]:
     records: list[Record] = []
     for n, paragraph in enumerate(_claimed_paragraphs(ctx, section.lines), start=1):
-        text = plain(re.sub(r"^[-•]\s*", "", joined(paragraph)))
+        text = plain(unbulleted(paragraph))
         letter_match = re.match(r"^([A-Z])\.\s+(.*)$", text)
         term, body = letter_match.groups() if letter_match else (str(n), text)
-        provenance = ctx.provenance(paragraph[0].number, paragraph[-1].number)
-        records.append(Statement("non_covered", n, body, term=term, raw_text=joined(paragraph), provenance=provenance))
+        provenance = ctx.provenance_of(paragraph)
+        records.append(Statement("non_covered", n, body, term=term, raw_text=raw(paragraph), provenance=provenance))
         records += cross_references(f"III.{term}", body, provenance)
     return records
 
@@ -201,9 +204,9 @@ def parse_appendices(ctx: ParseContext, section: Section) -> list[Record]:
     records: list[Record] = []
     heading, letter, count = "", "", 0
     for paragraph in _claimed_paragraphs(ctx, section.lines):
-        text = plain(re.sub(r"^[-•]\s*", "", joined(paragraph)))
+        text = plain(unbulleted(paragraph))
         appendix = _APPENDIX.match(text)
-        provenance = ctx.provenance(paragraph[0].number, paragraph[-1].number)
+        provenance = ctx.provenance_of(paragraph)
         if appendix:
             letter, heading, count = appendix.group(1), text, 0
             continue
@@ -217,7 +220,7 @@ def parse_appendices(ctx: ParseContext, section: Section) -> list[Record]:
                     term.group(2),
                     heading=heading,
                     term=term.group(1),
-                    raw_text=joined(paragraph),
+                    raw_text=raw(paragraph),
                     provenance=provenance,
                 )
             )
@@ -229,7 +232,7 @@ def parse_appendices(ctx: ParseContext, section: Section) -> list[Record]:
                     text,
                     heading=heading,
                     term=f"{letter}.{count}",
-                    raw_text=joined(paragraph),
+                    raw_text=raw(paragraph),
                     provenance=provenance,
                 )
             )
@@ -244,8 +247,8 @@ def parse_dosing(ctx: ParseContext, section: Section) -> list[Record]:
             html_cell_text(row.cells[0]),
             html_cell_text(row.cells[1]),
             html_cell_text(row.cells[2]),
-            raw_text="\n".join(line.raw for line in row.lines),
-            provenance=ctx.provenance(row.lines[0].number, row.lines[-1].number),
+            raw_text=raw(row.lines),
+            provenance=ctx.provenance_of(row.lines),
         )
         for n, row in enumerate(rows, start=1)
     ]
@@ -259,8 +262,8 @@ def parse_dosing(ctx: ParseContext, section: Section) -> list[Record]:
                 n,
                 text,
                 term=definition.group(1) if definition else None,
-                raw_text=joined(paragraph),
-                provenance=ctx.provenance(paragraph[0].number, paragraph[-1].number),
+                raw_text=raw(paragraph),
+                provenance=ctx.provenance_of(paragraph),
             )
         )
     return records
@@ -283,8 +286,8 @@ def parse_references(ctx: ParseContext, section: Section) -> list[Record]:
                 plain(citation),
                 url.group(1).rstrip(".>") if url else None,
                 accessed_on,
-                raw_text=joined(paragraph),
-                provenance=ctx.provenance(paragraph[0].number, paragraph[-1].number),
+                raw_text=raw(paragraph),
+                provenance=ctx.provenance_of(paragraph),
             )
         )
     return records

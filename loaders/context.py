@@ -21,6 +21,10 @@ class ParseContext:
     def provenance(self, first: int, last: int | None = None) -> Provenance:
         return Provenance(document_sha256=self.source.sha256, span=Span(first, last or first))
 
+    def provenance_of(self, lines: list[Line]) -> Provenance:
+        """The provenance of a run of lines (a paragraph, a table row, an item)."""
+        return self.provenance(lines[0].number, lines[-1].number)
+
     def claim(self, lines: list[Line] | tuple[Line, ...], status: str = PARSED, kind: str = "") -> None:
         for line in lines:
             self.claims.setdefault(line.number, (status, kind))

@@ -16,6 +16,7 @@ from loaders.context import ParseContext
 from loaders.durations import parse_duration_line
 from loaders.logic import footnote_marker, logic_of
 from loaders.markup import MARKDOWN, inline_text, plain, strip_emphasis
+from loaders.sections import raw
 from loaders.source import Line
 
 _INDICATION = re.compile(r"^\**\s*([A-Z])\.\s+(.+?)\s*\**$")
@@ -156,8 +157,8 @@ def parse_criteria(
                 logic,
                 logic_text,
                 marker,
-                raw_text="\n".join(line.raw for line in item.lines),
-                provenance=ctx.provenance(item.lines[0].number, item.lines[-1].number),
+                raw_text=raw(item.lines),
+                provenance=ctx.provenance_of(item.lines),
             )
         )
         ctx.claim(item.lines)

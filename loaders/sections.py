@@ -89,3 +89,13 @@ def paragraphs(lines: list[Line]) -> list[list[Line]]:
 
 def joined(paragraph: list[Line]) -> str:
     return " ".join(line.text.strip() for line in paragraph)
+
+
+def raw(lines: list[Line]) -> str:
+    """The lines as the source wrote them, before normalisation."""
+    return "\n".join(line.raw for line in lines)
+
+
+def unbulleted(paragraph: list[Line]) -> str:
+    """A paragraph's text without its leading bullet ("- " or "• ")."""
+    return re.sub(r"^[-•]\s*", "", joined(paragraph))

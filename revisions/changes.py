@@ -22,7 +22,7 @@ CONFIDENCE = ("high", "medium", "medium-low", "low")
 UNKNOWN_VALUE = "unknown"
 _KINDS = {kind.KIND: kind for kind in RECORD_KINDS}
 _OP_KEYS = {"action", "kind", "key", "clause", "source", "confidence", "before", "after", "note"}
-_FILE_KEYS = {"policy", "revision", "version", "change", "clauses"}
+_FILE_KEYS = {"policy", "revision", "version", "change"}
 
 
 @dataclass(frozen=True)
@@ -48,7 +48,6 @@ class ChangeSet:
     revision: date
     version: str
     operations: tuple[Operation, ...]
-    clause_notes: dict[int, str]
 
 
 def _op_lines(text: str) -> list[int]:
@@ -77,8 +76,7 @@ def parse_changeset(path: str, text: str) -> ChangeSet:
     operations = tuple(
         _operation(path, raw, lines[i] if i < len(lines) else None) for i, raw in enumerate(data.get("change", []))
     )
-    notes = {int(k): v for k, v in data.get("clauses", {}).items()}
-    return ChangeSet(path, data["policy"], revision, data["version"], operations, notes)
+    return ChangeSet(path, data["policy"], revision, data["version"], operations)
 
 
 def _line_of(text: str, key: str) -> int | None:
@@ -202,11 +200,9 @@ def _forget(state: PolicyState, op: Operation, provenance: Provenance) -> None:
 
 
 def _remove(state: PolicyState, record: Record) -> None:
-    by_key = state.records[record.KIND]
-    del by_key[record.key]
-    if isinstance(record, Criterion):
-        for child in state.children(record.item_id):
-            _remove(state, child)
+    """Remove a record, and a criterion's whole subtree with it."""
+    for gone in [record, *_descendants(state, record)]:
+        del state.records[gone.KIND][gone.key]
 
 
 def _insert(state: PolicyState, changeset: ChangeSet, op: Operation, provenance: Provenance) -> None:

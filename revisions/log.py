@@ -60,6 +60,11 @@ class Revision:
     def key(self) -> str:
         return self.date.isoformat()
 
+    @property
+    def clause_texts(self) -> dict[int, str]:
+        """Clause text by its number, as change data cites it."""
+        return {clause.ordinal: clause.text for clause in self.clauses}
+
     def pending_window(self) -> tuple[date, date] | None:
         """Days from the revision's Date to the day before it took effect (rule-dependent)."""
         if self.effective_date <= self.date:

@@ -91,11 +91,11 @@ def build_timeline(documents: list[PolicyDocument], changesets: list[ChangeSet],
         changeset = by_revision.get(later.date)
         if changeset is None:
             break  # without the change data of ``later`` nothing before it can be vouched for
-        state = apply_backwards(state, changeset, {c.ordinal: c.text for c in later.clauses})
+        state = apply_backwards(state, changeset, later.clause_texts)
         states.append((earlier, state, "reconstructed"))
     first = by_revision.get(revisions[0].date)
     if first and len(states) == len(revisions):  # checked against the earliest version, not stored
-        apply_backwards(state, first, {c.ordinal: c.text for c in revisions[0].clauses})
+        apply_backwards(state, first, revisions[0].clause_texts)
     states.reverse()
     ordered = sorted(states, key=lambda s: (s[0].effective_date, s[0].date))
     versions: list[Version] = []

@@ -127,8 +127,7 @@ def test_backwards_then_forwards_gives_back_the_document(document, timeline, ste
     versions = list(timeline.versions)
     state = versions[-1].state
     for version in reversed(versions[-steps:]):
-        clauses = {c.ordinal: c.text for c in version.revision.clauses}
-        state = apply_backwards(state, changesets[version.revision.date], clauses)
+        state = apply_backwards(state, changesets[version.revision.date], version.revision.clause_texts)
     assert _content(state) == _content(versions[-steps - 1].state)
     for version in versions[-steps:]:
         state = apply_forwards(state, changesets[version.revision.date], version.state)

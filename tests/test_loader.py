@@ -124,6 +124,7 @@ def test_statements(document):
     assert by_key["appendix:C.2"].text.startswith("Boxed warning(s): hepatotoxicity")
     assert by_key["definition:CR"].text.startswith("CR (complete remission) is defined as < 5% blasts")
     assert "≥ 100 × 10^9/L" in by_key["definition:CR"].text
+    assert r"$\geq 100 \times 10^9/L$" in by_key["definition:CR"].raw_text  # raw text is the source's own
     assert by_key["product_availability:1"].text == "Single-dose vial, powder for reconstitution: 0.9 mg"
     assert by_key["non_covered:A"].text.startswith("Non-FDA approved indications")
 
