@@ -15,8 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from kb.asof import Answer, as_of
+from kb.audit import audit_diff
 from kb.dates import to_timestamp, utc_now
-from kb.errors import UnknownPolicy
+from kb.diff import Diff, diff_answers
+from kb.errors import UnknownPolicy, UnknownVersion
 from kb.model import PolicyDocument
 from kb.store import LoadReport, connect, store_policy, transaction
 from loaders.centene import load_path, load_text
@@ -120,6 +122,32 @@ class KnowledgeBase:
         if not rows:
             raise UnknownPolicy(policy_id)
         return [dict(row) for row in rows]
+
+    def resolve(self, policy_id: str, when: date | str) -> date | str:
+        """A date, or a version label ("V2024-05") taken as the first day that version was in force."""
+        if isinstance(when, str) and when.startswith("V"):
+            row = self.connection.execute(
+                "SELECT valid_from FROM version WHERE policy_id = ? AND label = ? AND superseded_at IS NULL",
+                (policy_id, when),
+            ).fetchone()
+            if row is None:
+                raise UnknownVersion(policy_id, when)
+            return str(row["valid_from"])
+        return when
+
+    def diff(self, policy_id: str, before: date | str, after: date | str, audit: bool = True) -> Diff:
+        """What changed in ``policy_id`` from the version in force on ``before`` to the one on ``after``."""
+        result = diff_answers(
+            self.as_of(policy_id, self.resolve(policy_id, before)),
+            self.as_of(policy_id, self.resolve(policy_id, after)),
+        )
+        if audit:
+            result.audit = audit_diff(self.connection, result)
+        return result
+
+    def diff_all(self, before: date | str, after: date | str, audit: bool = False) -> list[Diff]:
+        """The diff of every policy in the knowledge base between two dates."""
+        return [self.diff(row["policy_id"], before, after, audit) for row in self.policies()]
 
     def __enter__(self) -> KnowledgeBase:
         return self

@@ -7,6 +7,7 @@ project's errors to a clear message and a non-zero exit.
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Callable
 from functools import wraps
 from pathlib import Path
@@ -16,7 +17,9 @@ import click
 
 from kb.api import KnowledgeBase
 from kb.errors import KBError
+from kb.export import EXPORTS
 from kb.render import answer_text
+from kb.reports import diff_csv, diff_html, diff_markdown, diff_text, plain
 from revisions.log import DEFAULT_RULE, RULES
 
 DB_OPTION = click.option(
@@ -155,6 +158,91 @@ def versions(policy: str, db: str, as_json: bool) -> None:
             for row in rows
         ),
     )
+
+
+DIFF_FORMATS = ("text", "markdown", "json", "csv", "html")
+DIFF_COLOURS = {
+    "-": {"fg": "red", "strikethrough": True},
+    "+": {"fg": "green", "underline": True},
+    "heading": {"bold": True},
+}
+
+
+@cli.command()
+@click.argument("arguments", nargs=-1, metavar="[POLICY] FROM TO")
+@click.option("--all", "every_policy", is_flag=True, help="Diff every policy in the knowledge base (no POLICY).")
+@click.option("--format", "fmt", type=click.Choice(DIFF_FORMATS), default="text", show_default=True)
+@click.option("--all-changes", is_flag=True, help="Show formatting-only changes too.")
+@click.option("--no-audit", is_flag=True, help="Skip the revision-log audit.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write to a file.")
+@DB_OPTION
+@reports_errors
+def diff(
+    arguments: tuple[str, ...],
+    every_policy: bool,
+    fmt: str,
+    all_changes: bool,
+    no_audit: bool,
+    output: Path | None,
+    db: str,
+) -> None:
+    """What changed between the versions in force on FROM and TO (dates or version labels).
+
+    Items are matched by identity, so a renumbered item is reported as renumbered; values are
+    named ("age ≥ 15 years -> age ≥ 18 years"); the revision-log audit matches each logged
+    clause to the changes it describes.
+    """
+    if len(arguments) != (2 if every_policy else 3):
+        raise click.UsageError("expected POLICY FROM TO, or --all FROM TO")
+    policy, before, after = (None, *arguments) if every_policy else arguments
+    with KnowledgeBase(db) as kb:
+        diffs = (
+            kb.diff_all(before, after, not no_audit) if every_policy else [kb.diff(policy, before, after, not no_audit)]
+        )
+    if fmt == "text":
+        colour = output is None and sys.stdout.isatty()
+
+        def style(role: str, text: str) -> str:
+            return click.style(text, **DIFF_COLOURS[role]) if colour and role in DIFF_COLOURS else plain(role, text)
+
+        rendered = "\n\n".join(diff_text(d, all_changes, style) for d in diffs)
+    elif fmt == "markdown":
+        rendered = "\n".join(diff_markdown(d, all_changes) for d in diffs)
+    elif fmt == "json":
+        data = [d.to_json(all_changes) for d in diffs]
+        rendered = json.dumps(data if every_policy else data[0], indent=2, ensure_ascii=False, default=str)
+    elif fmt == "csv":
+        rendered = diff_csv(diffs, all_changes)
+    else:
+        rendered = diff_html(diffs, all_changes)
+    _write(rendered, output)
+
+
+def _write(rendered: str | bytes, output: Path | None) -> None:
+    if output is not None:
+        if isinstance(rendered, bytes):
+            output.write_bytes(rendered)
+        else:
+            output.write_text(rendered, encoding="utf-8")
+        click.echo(f"wrote {output}", err=True)
+    elif isinstance(rendered, bytes):
+        raise click.UsageError("this format is binary: give -o FILE")
+    else:
+        click.echo(rendered)
+
+
+@cli.command()
+@click.argument("policy")
+@click.option("--as-of", "when", required=True, help="The date (YYYY-MM-DD) or version label.")
+@click.option("--format", "fmt", type=click.Choice(sorted(EXPORTS)), default="csv", show_default=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write to a file.")
+@DB_OPTION
+@reports_errors
+def export(policy: str, when: str, fmt: str, output: Path | None, db: str) -> None:
+    """Export the rules of POLICY in force on a date: tables (csv, json, xlsx) or the policy as it read."""
+    with KnowledgeBase(db) as kb:
+        answer = kb.as_of(policy, kb.resolve(policy, when))
+    _write(EXPORTS[fmt](answer), output)
 
 
 @cli.command()

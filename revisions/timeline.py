@@ -172,7 +172,8 @@ def align_identities(document: PolicyState, reconstructed: PolicyState) -> Polic
     """Give a document's criteria the identities of the reconstruction's items they match.
 
     Items match within their criteria set by text similarity (at least 0.75), best first;
-    an item that matches none keeps its own label path, marked with the word "doc".
+    failing that, an item reworded in place keeps the identity of the unmatched item at its
+    parent and label; an item that matches neither keeps its own label path, marked "doc".
     """
     old = list(reconstructed.criteria().values())
     mapping: dict[str, str] = {}
@@ -187,6 +188,10 @@ def align_identities(document: PolicyState, reconstructed: PolicyState) -> Polic
             mapping[item.item_id] = item.item_id
         elif best and _similarity(best.text, item.text) >= 0.75:
             mapping[item.item_id] = best.item_id
+        elif in_place := next(
+            (c for c in candidates if c.parent_id == mapping.get(item.parent_id) and c.label == item.label), None
+        ):
+            mapping[item.item_id] = in_place.item_id
         else:
             mapping[item.item_id] = f"{mapping.get(item.parent_id, item.parent_id)}.doc-{item.label.rstrip('.')}"
     records: list[Record] = []

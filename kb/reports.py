@@ -1,0 +1,222 @@
+"""Diffs rendered for people: terminal text, markdown, CSV rows, a standalone HTML redline."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from kb.asof import Answer
+from kb.diff import Change, CriteriaTree, Diff
+
+TEMPLATES = Environment(
+    loader=FileSystemLoader(Path(__file__).parent / "templates"),
+    autoescape=select_autoescape(["html"]),
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+Styler = Callable[[str, str], str]
+"""``style(role, text)``: how a renderer marks deleted (``-``), inserted (``+``) and heading text."""
+
+CSV_COLUMNS = (
+    "policy",
+    "from_version",
+    "to_version",
+    "table",
+    "key",
+    "kind",
+    "substantive",
+    "where_before",
+    "where_after",
+    "summary",
+    "before",
+    "after",
+    "source_before",
+    "source_after",
+    "note",
+)
+
+
+def plain(role: str, text: str) -> str:
+    return {"-": f"[-{text}-]", "+": f"{{+{text}+}}"}.get(role, text)
+
+
+def _label(diff: Diff) -> str:
+    def side(answer: Any) -> str:
+        return f"{answer.version['label']} ({answer.as_of})" if answer.version else f"not covered ({answer.as_of})"
+
+    return f"{diff.policy_id}: {side(diff.before)} -> {side(diff.after)}"
+
+
+def _substance(change: Change) -> str:
+    return {True: "substantive", False: "non-substantive", None: "cannot be compared"}[change.substantive]
+
+
+def _words(change: Change, style: Styler) -> str:
+    return "".join(text if op == "=" else style(op, text) for op, text in change.words)
+
+
+def diff_text(diff: Diff, everything: bool = False, style: Styler = plain) -> str:
+    """The diff as a terminal reads it: one block per change, the audit below."""
+    out = [style("heading", _label(diff))]
+    shown = diff.shown(everything)
+    if not shown:
+        out.append("  no changes")
+    for change in shown:
+        where = change.where_after or change.where_before or change.key
+        out.append(f"  {style('heading', change.kind.upper())} {change.table} {where} [{_substance(change)}]")
+        out.append(f"    {change.summary}")
+        if change.words and change.kind in ("text changed", "logic changed", "changed", "replaced", "formatting"):
+            out.append(f"    {_words(change, style)}")
+        out += [f"    {style('-', '- ' + line)}" for line in change.subtree_before if change.kind != "logic changed"]
+        out += [f"    {style('+', '+ ' + line)}" for line in change.subtree_after if change.kind != "logic changed"]
+        if change.note:
+            out.append(f"    note: {change.note}")
+        out.append(f"    source: {change.source_before or '-'} -> {change.source_after or '-'}")
+    hidden = len(diff.changes) - len(shown)
+    if hidden:
+        out.append(f"  ({hidden} formatting-only change(s) hidden; --all-changes shows them)")
+    if diff.audit:
+        out += ["", style("heading", "Revision-log audit"), *_audit_lines(diff)]
+    return "\n".join(out)
+
+
+def _audit_lines(diff: Diff) -> list[str]:
+    lines = []
+    for finding in diff.audit.clauses:
+        detail = ", ".join(finding.changes) or finding.reason or ""
+        lines.append(
+            f"  {finding.revision_date} #{finding.ordinal} [{finding.category}] {finding.status}: {finding.text}"
+        )
+        if detail:
+            lines.append(f"      {detail}")
+    lines.append(f"  logged, not seen: {len(diff.audit.logged_not_seen())}")
+    lines.append(f"  changed, not logged: {len(diff.audit.unlogged)}")
+    lines += [f"    {u.revision_date} {u.table} {u.key}: {u.summary}" for u in diff.audit.unlogged]
+    return lines
+
+
+def diff_markdown(diff: Diff, everything: bool = False) -> str:
+    def cell(text: Any) -> str:
+        return str(text or "").replace("|", "\\|").replace("\n", " ")
+
+    def md(role: str, text: str) -> str:
+        return {"-": f"~~{text.strip()}~~ " if text.strip() else text, "+": f"**{text.strip()}** "}.get(role, text)
+
+    out = [
+        f"# {cell(_label(diff))}",
+        "",
+        "| Change | Item | Substance | What changed | Source |",
+        "|---|---|---|---|---|",
+    ]
+    for change in diff.shown(everything):
+        where = change.where_after or change.where_before or change.key
+        shown = _words(change, md) if change.words else change.summary
+        out.append(
+            f"| {change.kind} | {change.table} {cell(where)} | {_substance(change)} | {cell(change.summary)}"
+            f"<br>{cell(shown)} | {cell(change.source_before or '-')} → {cell(change.source_after or '-')} |"
+        )
+    if diff.audit:
+        out += [
+            "",
+            "## Revision-log audit",
+            "",
+            "| Revision | Clause | Category | Status | Matched / reason |",
+            "|---|---|---|---|---|",
+        ]
+        for f in diff.audit.clauses:
+            out.append(
+                f"| {f.revision_date} | {cell(f.text)} | {f.category} | {f.status} | "
+                f"{cell(', '.join(f.changes) or f.reason)} |"
+            )
+        out += ["", f"Changed, not logged: {len(diff.audit.unlogged)}"]
+        out += [f"- {u.revision_date} {u.table} {cell(u.key)}: {cell(u.summary)}" for u in diff.audit.unlogged]
+    return "\n".join(out) + "\n"
+
+
+def diff_rows(diff: Diff, everything: bool = False) -> list[dict[str, Any]]:
+    """One row per change, for CSV and spreadsheets."""
+    return [
+        {
+            "policy": diff.policy_id,
+            "from_version": (diff.before.version or {}).get("label"),
+            "to_version": (diff.after.version or {}).get("label"),
+            "table": c.table,
+            "key": c.key,
+            "kind": c.kind,
+            "substantive": _substance(c),
+            "where_before": c.where_before,
+            "where_after": c.where_after,
+            "summary": c.summary,
+            "before": _text_of(c.before),
+            "after": _text_of(c.after),
+            "source_before": c.source_before,
+            "source_after": c.source_after,
+            "note": c.note,
+        }
+        for c in diff.shown(everything)
+    ]
+
+
+def _text_of(record: dict[str, Any] | None) -> str | None:
+    if record is None:
+        return None
+    for name in ("text", "citation", "policy_ref", "description", "reason"):
+        if name in record:
+            return record[name]
+    return json.dumps(record, default=str)
+
+
+def to_csv(rows: list[dict[str, Any]], columns: tuple[str, ...] | list[str]) -> str:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(columns), extrasaction="ignore")
+    writer.writeheader()
+    writer.writerows(rows)
+    return buffer.getvalue()
+
+
+def diff_csv(diffs: list[Diff], everything: bool = False) -> str:
+    return to_csv([row for diff in diffs for row in diff_rows(diff, everything)], CSV_COLUMNS)
+
+
+def diff_html(diffs: list[Diff], everything: bool = False) -> str:
+    """A standalone redline page: deletions struck, insertions marked, trees side by side, audit below."""
+    pages = [
+        {
+            "label": _label(diff),
+            "diff": diff,
+            "changes": diff.shown(everything),
+            "hidden": len(diff.changes) - len(diff.shown(everything)),
+            "trees": [_tree(diff.before, diff.changes, "before"), _tree(diff.after, diff.changes, "after")],
+        }
+        for diff in diffs
+    ]
+    return TEMPLATES.get_template("diff.html").render(pages=pages, substance=_substance)
+
+
+SIDE_MARKS = {"removed": ("removed", None), "added": (None, "added"), "replaced": ("removed", "added")}
+
+
+def _tree(answer: Answer, changes: list[Change], side: str) -> dict[str, Any]:
+    """One side of the side-by-side criteria: rows with depth, and how each one changed."""
+    index = 0 if side == "before" else 1
+    marks: dict[str, str | None] = {}
+    for change in changes:
+        record = change.before if side == "before" else change.after
+        if change.table == "criterion" and record and change.substantive is not False:
+            marks[record["item_id"]] = SIDE_MARKS.get(change.kind, ("changed", "changed"))[index]
+    tree = CriteriaTree(answer.criteria())
+    rows = []
+    for depth, row in tree.outline():
+        inherited = marks.get(row["parent_id"]) if row["parent_id"] else None
+        if row["item_id"] not in marks and inherited in ("removed", "added"):
+            marks[row["item_id"]] = inherited
+        rows.append(
+            {"depth": depth, "row": row, "where": tree.where(row["item_id"]), "mark": marks.get(row["item_id"])}
+        )
+    return {"answer": answer, "rows": rows}

@@ -1,0 +1,172 @@
+"""Structured diffs, the revision-log audit and the auditor's exports."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import jsonschema
+import pytest
+from click.testing import CliRunner
+from openpyxl import load_workbook
+
+from kb.cli import cli
+from kb.diff import diff_answers, normalise, value_changes
+from kb.errors import UnknownVersion
+from tests.conftest import BUNDLED, FIXTURES
+
+POLICY = "CP.PHAR.359"
+SCHEMA = json.loads((Path(__file__).parents[1] / "kb" / "schemas" / "diff.schema.json").read_text())
+
+
+def _by_key(diff):
+    return {change.key: change for change in diff.changes}
+
+
+def test_2024_to_2025_shows_exactly_the_option_and_the_commercial_duration(loaded_kb):
+    diff = loaded_kb.diff(POLICY, "2024-08-01", "2025-12-01")
+    substantive = {(c.table, c.key, c.kind) for c in diff.substantive()}
+    assert substantive == {
+        ("criterion", "I.A.5.ph-negative -> I.A.5.b", "replaced"),
+        ("duration", "I.A.Commercial", "changed"),
+        ("duration", "II.A.Commercial", "changed"),
+    }
+    changes = _by_key(diff)
+    option = changes["I.A.5.ph-negative -> I.A.5.b"]
+    assert option.values == ["Age ≥ 15 years -> age ≥ 18 years"]
+    assert option.subtree_before == ["i. Prescribed as induction therapy;", "ii. Age ≥ 15 years;"]
+    assert changes["I.A.Commercial"].summary == (
+        "6 months -> 6 months or to the member's renewal date, whichever is longer"
+    )
+    # the references were unknown before: their appearance is shown but not called a change of rule
+    assert {c.table for c in diff.changes if c.substantive is None} == {"reference", "unknown"}
+
+
+def test_2024_pediatric_expansion_renumbers_instead_of_removing(loaded_kb):
+    diff = loaded_kb.diff(POLICY, "2024-01-15", "2024-08-01")
+    changes = _by_key(diff)
+    assert changes["I.A.3"].kind == "added" and changes["I.A.3"].values == ["+ Age ≥ 1 year"]
+    assert changes["I.A.3"].summary == "+ Age ≥ 1 year;"
+    renumbered = {key: (c.where_before, c.where_after) for key, c in changes.items() if c.kind == "renumbered"}
+    assert renumbered == {
+        "I.A.4": ("I.A.3", "I.A.4"),
+        "I.A.5": ("I.A.4", "I.A.5"),
+        "I.A.6": ("I.A.5", "I.A.6"),
+        "I.A.7": ("I.A.6", "I.A.7"),
+    }
+    assert not any(c.kind in ("added", "removed") for key, c in changes.items() if key != "I.A.3")
+    age = changes["I.A.5.ph-negative.age"]
+    assert age.kind == "text changed" and age.values == [
+        "Age ≥ 65 years or substantial comorbidities -> Age ≥ 15 years"
+    ]
+    indication = changes["fda_indication:1"]
+    assert indication.substantive and "pediatric patients 1 year and older" in indication.after["text"]
+
+
+def test_logic_change_is_named(loaded_kb):
+    change = _by_key(loaded_kb.diff(POLICY, "2023-01-01", "2024-01-01"))["I.A.5"]
+    assert change.kind == "logic changed" and change.summary.startswith("logic all -> any")
+
+
+def test_formatting_only_changes_are_flagged_and_hidden(loaded_kb):
+    before = loaded_kb.as_of(POLICY, "2025-12-01")
+    criteria = [
+        {**row, "text": row["text"].replace("≥", "\\geq").replace(" ", "  ") + " "}
+        if row["item_id"] == "I.A.3"
+        else row
+        for row in before.criteria()
+    ]
+    after = replace(before, records={**before.records, "criterion": criteria})
+    diff = diff_answers(before, after)
+    assert [(c.key, c.kind, c.substantive) for c in diff.changes] == [("I.A.3", "formatting", False)]
+    assert diff.shown() == [] and diff.shown(everything=True) == diff.changes
+    assert normalise("Age \\geq 1 year;") == normalise("age ≥ 1  year")
+
+
+def test_value_changes_name_the_values():
+    assert value_changes("Age ≥ 15 years;", "If frontline, age ≥ 18 years;") == ["Age ≥ 15 years -> age ≥ 18 years"]
+    assert value_changes("6 months", "12 months") == ["6 months -> 12 months"]
+    assert value_changes("Dose ≤ 1.8 mg/m² per cycle", "Dose ≤ 2 mg/m² per cycle") == [
+        "1.8 mg/m² per cycle -> 2 mg/m² per cycle"
+    ]
+
+
+def test_audit_of_the_whole_history_matches_every_criteria_clause(loaded_kb):
+    versions = loaded_kb.versions(POLICY)
+    audit = loaded_kb.diff(POLICY, versions[0]["label"], versions[-1]["label"]).audit
+    assert [s["to"] for s in audit.steps] == [v["label"] for v in versions[1:]]
+    by_category: dict[str, set[str]] = {}
+    for finding in audit.clauses:
+        by_category.setdefault(finding.category, set()).add(finding.status)
+    assert by_category["criteria"] == {"matched"}
+    assert by_category["references"] == {"not checkable"}
+    assert audit.logged_not_seen() == [] and audit.unlogged == []
+    matched = {(f.revision_date, f.ordinal): f.changes for f in audit.clauses}
+    assert matched[("2024-05-13", 1)][:1] == ["I.A.3"]
+    assert matched[("2025-07-15", 2)] == ["I.A.5.ph-negative -> I.A.5.b"]
+
+
+def test_an_unlogged_change_is_reported(fresh_kb):
+    fresh_kb.load([BUNDLED, FIXTURES / "CP.PHAR.359_11.24-unlogged-change.txt"])
+    audit = fresh_kb.diff(POLICY, "V2024-11", "V2025-11").audit
+    assert [(u.revision_date, u.key) for u in audit.unlogged] == [("2025-07-15", "I.A.2")]
+    assert audit.unlogged[0].summary == "+ 'or in consultation with'; 'oncologist;' -> 'oncologist or hematologist;'"
+
+
+def test_unknown_version_label_is_an_error(loaded_kb):
+    with pytest.raises(UnknownVersion, match="V1999"):
+        loaded_kb.diff(POLICY, "V1999", "2025-12-01")
+
+
+@pytest.fixture
+def run(loaded_kb):
+    def invoke(*args: str):
+        result = CliRunner().invoke(cli, [*args, "--db", str(loaded_kb.path)])
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    return invoke
+
+
+def test_json_output_follows_the_documented_schema(run):
+    for dates in (("2024-08-01", "2025-12-01"), ("2019-01-01", "2025-12-01"), ("V2021", "V2023")):
+        data = json.loads(run("diff", POLICY, *dates, "--format", "json"))
+        jsonschema.validate(data, SCHEMA)
+        assert data["changes"]
+
+
+def test_csv_and_markdown_and_html(run):
+    rows = list(csv.DictReader(io.StringIO(run("diff", POLICY, "2024-08-01", "2025-12-01", "--format", "csv"))))
+    assert {(r["key"], r["substantive"]) for r in rows if r["substantive"] == "substantive"} == {
+        ("I.A.5.ph-negative -> I.A.5.b", "substantive"),
+        ("I.A.Commercial", "substantive"),
+        ("II.A.Commercial", "substantive"),
+    }
+    markdown = run("diff", POLICY, "2024-08-01", "2025-12-01", "--format", "markdown")
+    assert "| replaced | criterion I.A.5.b | substantive |" in markdown
+    page = run("diff", POLICY, "2024-01-15", "2024-08-01", "--format", "html")
+    assert page.startswith("<!DOCTYPE html>") and "<del>65</del>" in page and "<ins>15</ins>" in page
+    assert "Revision-log audit" in page
+    text = run("diff", "--all", "2024-08-01", "2025-12-01")
+    assert text.startswith("CP.PHAR.359: V2024-05 (2024-08-01) -> V2025-11 (2025-12-01)")
+
+
+def test_exports(run, tmp_path):
+    rows = list(csv.DictReader(io.StringIO(run("export", POLICY, "--as-of", "2024-08-01"))))
+    option = next(r for r in rows if r["key"] == "I.A.5.ph-negative.age")
+    assert (option["where"], option["text"], option["source"]) == ("I.A.5.b.ii", "Age ≥ 15 years;", "log")
+    run("export", POLICY, "--as-of", "2024-08-01", "--format", "xlsx", "-o", str(tmp_path / "rules.xlsx"))
+    book = load_workbook(tmp_path / "rules.xlsx")
+    assert book.sheetnames[:3] == ["version", "criterion", "duration"]
+    texts = [row[0] for row in book["criterion"].iter_rows(values_only=True)]
+    assert texts[0] == "item_id" and len(texts) == sum(r["table"] == "criterion" for r in rows) + 1
+    markdown = run("export", POLICY, "--as-of", "2022-01-15", "--format", "markdown")
+    assert "# CP.PHAR.359 as it read on 2022-01-15" in markdown
+    assert "- B. [unknown] *[unknown 2022-08-02" in markdown
+    assert "Age ≥ 65 years or substantial comorbidities; *[copy-11.23 2024-05-13" in markdown
+    page = run("export", POLICY, "--as-of", "2025-12-01", "--format", "html")
+    assert "<h1>CP.PHAR.359 as it read on 2025-12-01</h1>" in page and "[unknown" not in page
+    assert json.loads(run("export", POLICY, "--as-of", "V2023", "--format", "json"))["version"]["label"] == "V2023"
