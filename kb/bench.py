@@ -1,6 +1,6 @@
 """The benchmark harness: each figure beside a baseline measured in the same run.
 
-So far it measures parsing and the as-of lookup; the payer-scale corpus, diffs, evaluation
+So far it measures parsing, the as-of lookup and diffs; the payer-scale corpus, evaluation
 and Datasette figures are still to come (see the open benchmark issue).
 """
 
@@ -82,6 +82,20 @@ def run(runs: int) -> list[Figure]:
                 "plain indexed SELECT of criterion rows",
                 lambda i: connection.execute(plain_sql, ("CP.PHAR.359", DATES[i % 6])).fetchall(),
                 runs,
+            ),
+            _figure(
+                "one diff, 2024-08-01 -> 2025-12-01",
+                lambda _: kb.diff("CP.PHAR.359", "2024-08-01", "2025-12-01", audit=False),
+                "the two as-of lookups it needs",
+                lambda _: (kb.as_of("CP.PHAR.359", "2024-08-01"), kb.as_of("CP.PHAR.359", "2025-12-01")),
+                max(runs // 4, 20),
+            ),
+            _figure(
+                "one diff with the revision-log audit",
+                lambda _: kb.diff("CP.PHAR.359", "2024-08-01", "2025-12-01"),
+                "the two as-of lookups it needs",
+                lambda _: (kb.as_of("CP.PHAR.359", "2024-08-01"), kb.as_of("CP.PHAR.359", "2025-12-01")),
+                max(runs // 4, 20),
             ),
         ]
 
