@@ -8,7 +8,7 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import replace
 from datetime import date, datetime
 from pathlib import Path
@@ -16,9 +16,12 @@ from typing import Any
 
 from kb.asof import Answer, as_of
 from kb.audit import audit_diff
+from kb.compiled import compile_rules
 from kb.dates import to_timestamp, utc_now
 from kb.diff import Diff, diff_answers
 from kb.errors import UnknownPolicy, UnknownVersion
+from kb.evaluate import Decision, RuleSet, evaluate
+from kb.facts import Request
 from kb.model import PolicyDocument
 from kb.store import LoadReport, connect, store_policy, transaction
 from loaders.centene import load_path, load_text
@@ -47,6 +50,7 @@ class KnowledgeBase:
         self.changes = changes
         self.rule = rule
         self._connection: sqlite3.Connection | None = None
+        self._rules: dict[tuple[str, str | None, str | None], RuleSet] = {}
 
     @property
     def connection(self) -> sqlite3.Connection:
@@ -148,6 +152,85 @@ class KnowledgeBase:
     def diff_all(self, before: date | str, after: date | str, audit: bool = False) -> list[Diff]:
         """The diff of every policy in the knowledge base between two dates."""
         return [self.diff(row["policy_id"], before, after, audit) for row in self.policies()]
+
+    def rules(self, policy_id: str, when: date | str, known_at: datetime | str | None = None) -> RuleSet:
+        """The executable rules of the version in force on ``when`` (cached per version)."""
+        answer = self.as_of(policy_id, when, known_at)
+        key = (policy_id, (answer.version or {}).get("label"), answer.known_at)
+        if key not in self._rules or not answer.covered:
+            self._rules[key] = RuleSet.of(answer)
+        cached = self._rules[key]
+        return cached if cached.answer.as_of == answer.as_of else RuleSet(answer, cached.sets, cached.rules_hash)
+
+    def evaluate(self, request: Request, when: date | str | None = None, known_at: str | None = None) -> Decision:
+        """Decide ``request`` under the rules in force on its date of service (or ``when``)."""
+        stamp = known_at or utc_now().isoformat()
+        rules = self.rules(request.policy, when or request.date_of_service, stamp)
+        decision = evaluate(rules, request, stamp)
+        decision.evaluated_as_of = str(when) if when else None
+        return decision
+
+    def replay(self, record: dict[str, Any]) -> Decision:
+        """Evaluate a stored decision record again, with the knowledge it was made with."""
+        request = Request.from_json(record["request"])
+        return self.evaluate(request, record.get("evaluated_as_of"), record["known_at"])
+
+    def decide_untraced(self, requests: Iterable[Request]) -> Iterator[tuple[Request, str, RuleSet]]:
+        """Decisions only, through each version's compiled rules: the batch path without traces."""
+        stamp = utc_now().isoformat()
+        compiled: dict[str, dict[str, Any]] = {}
+        for request in requests:
+            rules = self.rules(request.policy, request.date_of_service, stamp)
+            functions = compiled.get(rules.rules_hash)
+            if functions is None:
+                functions = compiled[rules.rules_hash] = compile_rules(rules)
+            yield request, functions[request.request_type](request.facts), rules
+
+    def impact(
+        self, policy_id: str, before: date | str, after: date | str, requests: Iterable[Request]
+    ) -> list[dict[str, Any]]:
+        """The requests that the versions in force on ``before`` and ``after`` decide differently, and why."""
+        stamp = utc_now().isoformat()
+        old_rules = self.rules(policy_id, self.resolve(policy_id, before), stamp)
+        new_rules = self.rules(policy_id, self.resolve(policy_id, after), stamp)
+        changed = []
+        for request in requests:
+            old, new = evaluate(old_rules, request, stamp), evaluate(new_rules, request, stamp)
+            if old.decision == new.decision:
+                continue
+            results = {entry["item"]: entry for entry in old.criteria}
+            differing = [
+                {
+                    "item": entry["item"],
+                    "where": entry["where"],
+                    "text": entry["text"],
+                    "before": results[entry["item"]]["result"] if entry["item"] in results else "absent",
+                    "after": entry["result"],
+                }
+                for entry in new.criteria
+                if entry["item"] not in results or results[entry["item"]]["result"] != entry["result"]
+            ]
+            differing += [
+                {
+                    "item": item,
+                    "where": entry["where"],
+                    "text": entry["text"],
+                    "before": entry["result"],
+                    "after": "absent",
+                }
+                for item, entry in results.items()
+                if item not in {e["item"] for e in new.criteria}
+            ]
+            changed.append(
+                {
+                    "request_id": request.request_id,
+                    "before": old.decision,
+                    "after": new.decision,
+                    "versions": [old_rules.label, new_rules.label],
+                    "criteria": differing,
+                }
+            )
+        return changed
 
     def __enter__(self) -> KnowledgeBase:
         return self

@@ -8,17 +8,19 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from functools import wraps
 from pathlib import Path
 from typing import Any
 
 import click
+from rich.progress import Progress
 
 from kb.api import KnowledgeBase
 from kb.errors import KBError
 from kb.export import EXPORTS
-from kb.render import answer_text
+from kb.facts import Request, RequestError
+from kb.render import answer_text, decision_text
 from kb.reports import diff_csv, diff_html, diff_markdown, diff_text, plain
 from revisions.log import DEFAULT_RULE, RULES
 
@@ -243,6 +245,133 @@ def export(policy: str, when: str, fmt: str, output: Path | None, db: str) -> No
     with KnowledgeBase(db) as kb:
         answer = kb.as_of(policy, kb.resolve(policy, when))
     _write(EXPORTS[fmt](answer), output)
+
+
+def _read_requests(path: Path) -> Iterator[Request]:
+    """Requests from a JSON Lines file, each error naming the file and line."""
+    with path.open(encoding="utf-8") as lines:
+        for number, line in enumerate(lines, 1):
+            if not line.strip():
+                continue
+            where = f"{path}:{number}"
+            try:
+                data = json.loads(line)
+            except json.JSONDecodeError as error:
+                raise RequestError(where, f"not JSON ({error.msg}); expected one request object per line") from error
+            yield Request.from_json(data, where)
+
+
+@cli.command()
+@click.argument("request_file", required=False, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--as-of", "when", help="Evaluate under the version in force on this date instead of the date of service."
+)
+@click.option(
+    "--batch", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="A JSON Lines file of requests."
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Where --batch writes decisions (JSON Lines).",
+)
+@click.option("--no-trace", is_flag=True, help="With --batch: decisions only, through the compiled rules (fast).")
+@click.option(
+    "--replay",
+    "replay_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A stored decision record (JSON): evaluate it again and compare.",
+)
+@DB_OPTION
+@JSON_OPTION
+@reports_errors
+def evaluate(
+    request_file: Path | None,
+    when: str | None,
+    batch: Path | None,
+    output: Path | None,
+    no_trace: bool,
+    replay_file: Path | None,
+    db: str,
+    as_json: bool,
+) -> None:
+    """Decide a prior-authorization request (JSON) under the rules in force on its date of service."""
+    with KnowledgeBase(db) as kb:
+        if replay_file is not None:
+            record = json.loads(replay_file.read_text(encoding="utf-8"))
+            again = kb.replay(record)
+            same = again.decision == record["decision"] and again.rules_hash == record["rules_hash"]
+            _emit(as_json, again.to_json(), lambda: decision_text(again))
+            if not same:
+                raise click.ClickException(f"replay differs: {record['decision']} -> {again.decision}")
+            click.echo(f"replay: same decision ({again.decision}) and rules {again.rules_hash[:16]}", err=True)
+            return
+        if batch is None:
+            if request_file is None:
+                raise click.UsageError("give REQUEST_FILE, --batch FILE or --replay FILE")
+            data = json.loads(request_file.read_text(encoding="utf-8"))
+            decision = kb.evaluate(Request.from_json(data, str(request_file)), when)
+            _emit(as_json, decision.to_json(), lambda: decision_text(decision))
+            return
+        if output is None:
+            raise click.UsageError("--batch needs -o FILE")
+        requests = list(_read_requests(batch))
+        counts: dict[str, int] = {}
+        with output.open("w", encoding="utf-8") as out, Progress(transient=True) as progress:
+            task = progress.add_task(f"evaluating {len(requests)} requests", total=len(requests))
+            if no_trace:
+                for request, verdict, rules in kb.decide_untraced(requests):
+                    counts[verdict] = counts.get(verdict, 0) + 1
+                    out.write(
+                        json.dumps(
+                            {
+                                "request_id": request.request_id,
+                                "decision": verdict,
+                                "version": rules.label,
+                                "rules_hash": rules.rules_hash,
+                            }
+                        )
+                        + "\n"
+                    )
+                    progress.advance(task)
+            else:
+                for request in requests:
+                    decision = kb.evaluate(request, when)
+                    counts[decision.decision] = counts.get(decision.decision, 0) + 1
+                    out.write(json.dumps(decision.to_json(), ensure_ascii=False, default=str) + "\n")
+                    progress.advance(task)
+        click.echo(
+            f"{len(requests)} decisions written to {output}: "
+            + ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
+        )
+
+
+@cli.command()
+@click.argument("policy")
+@click.argument("before", metavar="FROM")
+@click.argument("after", metavar="TO")
+@click.option(
+    "--requests", "requests_file", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
+@DB_OPTION
+@JSON_OPTION
+@reports_errors
+def impact(policy: str, before: str, after: str, requests_file: Path, db: str, as_json: bool) -> None:
+    """The requests that the versions in force on FROM and TO would decide differently, and why."""
+    with KnowledgeBase(db) as kb:
+        changed = kb.impact(policy, before, after, _read_requests(requests_file))
+
+    def text() -> str:
+        lines = [f"{len(changed)} request(s) decided differently"]
+        for item in changed:
+            lines.append(
+                f"  {item['request_id']}: {item['before']} under {item['versions'][0]} -> "
+                f"{item['after']} under {item['versions'][1]}"
+            )
+            lines += [f"    {c['where']} {c['text']}: {c['before']} -> {c['after']}" for c in item["criteria"]]
+        return "\n".join(lines)
+
+    _emit(as_json, changed, text)
 
 
 @cli.command()

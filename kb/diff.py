@@ -18,8 +18,8 @@ from typing import Any
 from kb.asof import Answer
 from kb.schema import RECORD_TABLES, Temporal
 
-META_COLUMNS = frozenset(Temporal.model_fields) | {"raw_text"}
-"""Stored columns that say where and when a row holds, not what it says."""
+META_COLUMNS = frozenset(Temporal.model_fields) | {"raw_text", "predicate", "predicate_rule", "footnote_predicate"}
+"""Stored columns that say where and when a row holds, or what was read from it, not what it says."""
 
 TEXT_FIELDS = {"criterion": "text", "duration": "text", "statement": "text", "reference": "citation"}
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from kb.asof import Answer
+from kb.evaluate import Decision
 
 
 def _source_note(row: dict[str, Any]) -> str:
@@ -82,4 +83,38 @@ def answer_text(answer: Answer) -> str:
     unknown = answer.records.get("unknown", [])
     if unknown:
         out += ["", "Unknown in this version"] + [f"  {r['kind']} {r['scope']}: {r['reason']}" for r in unknown]
+    return "\n".join(out)
+
+
+MARKS = {"met": "✓", "not met": "✗", "unknown": "?"}
+
+
+def decision_text(decision: Decision) -> str:
+    """A trace an evaluator can read: the decision, why, and each criterion with the facts it read."""
+    request = decision.request
+    version = decision.version or {}
+    out = [
+        f"{request.request_id or 'request'}: {decision.decision.upper()} under {decision.policy} "
+        f"{version.get('label', '(no version)')} ({version.get('basis', '-')}), date of service {request.date_of_service}",
+        f"  rules {(decision.rules_hash or '-')[:16]}, effective-date rule {decision.effective_date_rule}, known at {decision.known_at}",
+    ]
+    out += [f"  RULE-DEPENDENT: {note['note']}" for note in decision.rule_dependent]
+    out += [f"  because {reason}" for reason in decision.reasons]
+    if decision.needed:
+        out.append("  would be settled by: " + "; ".join(decision.needed))
+    for entry in decision.criteria:
+        facts = ", ".join(f"{k}={v!r}" for k, v in entry["facts"].items())
+        reading = f" ({entry['reading']})" if entry.get("reading") else ""
+        out.append(f"  {'  ' * entry['depth']}{MARKS[entry['result']]} {entry['where']} {entry['text']}{reading}")
+        if facts or entry["needs"]:
+            detail = f"read {facts}" if facts else ""
+            needs = f" needs {'; '.join(entry['needs'])}" if entry["needs"] else ""
+            out.append(f"  {'  ' * entry['depth']}    {detail}{needs}  [{entry['source']}]")
+    if decision.duration:
+        d = decision.duration
+        out.append(f"  approval duration ({d['line_of_business']}): {d['text']} -> until {d['end_date']}")
+        if d.get("note"):
+            out.append(f"    note: {d['note']}")
+    for ref in decision.referral:
+        out.append(f"  refer to {ref['policy']} ({ref['role']}, {ref['line_of_business']}) [{ref['source']}]")
     return "\n".join(out)

@@ -120,6 +120,9 @@ class Criterion(Temporal, table=True):
     footnote_marker: str | None
     footnote_text: str | None
     raw_text: str | None
+    predicate: str | None = Field(default=None, description="JSON condition read from the text (kb/predicates.py)")
+    predicate_rule: str | None = Field(default=None, description="The extraction rule or override that read it")
+    footnote_predicate: str | None = Field(default=None, description="JSON condition of the item's footnote")
 
 
 class Duration(Temporal, table=True):

@@ -21,7 +21,8 @@ from sqlmodel import SQLModel, create_engine
 
 from kb import schema
 from kb.dates import Month
-from kb.model import PolicyDocument
+from kb.model import Criterion, PolicyDocument
+from kb.predicates import criterion_columns
 from revisions.timeline import Disagreement, Interval, Timeline, intervals
 
 _BOOKKEEPING = {"id", "recorded_at", "superseded_at"}
@@ -98,6 +99,8 @@ def record_row(policy_id: str, interval: Interval) -> dict[str, Any]:
         "confidence": provenance.confidence,
     }
     row.update({name: sql_value(value) for name, value in record.content().items()})
+    if isinstance(record, Criterion):
+        row.update(criterion_columns(policy_id, record.text, record.footnote_text))
     return row
 
 
