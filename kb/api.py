@@ -8,16 +8,17 @@
 from __future__ import annotations
 
 import sqlite3
+from bisect import bisect_right
 from collections.abc import Iterable, Iterator
 from dataclasses import replace
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from kb.asof import Answer, as_of
+from kb.asof import FOREVER, Answer, as_of, rule_dependent
 from kb.audit import audit_diff
 from kb.compiled import compile_rules
-from kb.dates import to_timestamp, utc_now
+from kb.dates import to_date, to_timestamp, utc_now
 from kb.diff import Diff, diff_answers
 from kb.errors import UnknownPolicy, UnknownVersion
 from kb.evaluate import Decision, RuleSet, evaluate
@@ -50,7 +51,9 @@ class KnowledgeBase:
         self.changes = changes
         self.rule = rule
         self._connection: sqlite3.Connection | None = None
-        self._rules: dict[tuple[str, str | None, str | None], RuleSet] = {}
+        self._rules: dict[tuple[str, str, str | None], RuleSet] = {}
+        self._windows: dict[tuple[str, str | None], list[tuple[str, str | None, str]]] = {}
+        self._pending_windows: dict[tuple[str, date, str, str | None], list[dict[str, Any]]] = {}
 
     @property
     def connection(self) -> sqlite3.Connection:
@@ -82,6 +85,8 @@ class KnowledgeBase:
                 key=lambda d: (d.header.last_review, d.revision_log[-1].date if d.revision_log else date.min),
             )
             plans.append((every, build_timeline(every, self.changesets(policy_id), self.rule)))
+        for cache in (self._rules, self._windows, self._pending_windows):
+            cache.clear()
         with transaction(self.connection):
             reports = [store_policy(self.connection, every, timeline, stamp) for every, timeline in plans]
         return [replace(report, source=", ".join(d.source for d in by_policy[report.policy_id])) for report in reports]
@@ -153,20 +158,49 @@ class KnowledgeBase:
         """The diff of every policy in the knowledge base between two dates."""
         return [self.diff(row["policy_id"], before, after, audit) for row in self.policies()]
 
-    def rules(self, policy_id: str, when: date | str, known_at: datetime | str | None = None) -> RuleSet:
-        """The executable rules of the version in force on ``when`` (cached per version)."""
-        answer = self.as_of(policy_id, when, known_at)
-        key = (policy_id, (answer.version or {}).get("label"), answer.known_at)
-        if key not in self._rules or not answer.covered:
-            self._rules[key] = RuleSet.of(answer)
-        cached = self._rules[key]
-        return cached if cached.answer.as_of == answer.as_of else RuleSet(answer, cached.sets, cached.rules_hash)
+    def rules(self, policy_id: str, when: date | str, known_at: str | None = None) -> RuleSet:
+        """The executable rules in force on ``when``: one RuleSet per version, cached until the next load."""
+        day = to_date(when).isoformat()
+        windows = self._windows.get((policy_id, known_at))
+        if windows is None:
+            windows = self._windows[(policy_id, known_at)] = self._version_windows(policy_id, known_at)
+        index = bisect_right([start for start, _, _ in windows], day) - 1
+        if index < 0 or (windows[index][1] is not None and day >= windows[index][1]):
+            return RuleSet.of(self.as_of(policy_id, day, known_at))
+        start, _, label = windows[index]
+        key = (policy_id, label, known_at)
+        if key not in self._rules:
+            self._rules[key] = RuleSet.of(self.as_of(policy_id, start, known_at))
+        return self._rules[key]
+
+    def _version_windows(self, policy_id: str, known_at: str | None) -> list[tuple[str, str | None, str]]:
+        params = {"policy": policy_id, "as_of": "9999-12-31", "known_at": known_at or FOREVER}
+        rows = self.connection.execute(
+            "SELECT valid_from, valid_to, label FROM version WHERE policy_id = :policy"
+            " AND recorded_at <= :known_at AND (superseded_at IS NULL OR superseded_at > :known_at) ORDER BY valid_from",
+            params,
+        ).fetchall()
+        if (
+            not rows
+            and self.connection.execute("SELECT 1 FROM policy WHERE policy_id = ?", (policy_id,)).fetchone() is None
+        ):
+            raise UnknownPolicy(policy_id)
+        return [(row["valid_from"], row["valid_to"], row["label"]) for row in rows]
+
+    def _pending(self, policy_id: str, day: date, label: str, known_at: str | None) -> list[dict[str, Any]]:
+        key = (policy_id, day, label, known_at)
+        if key not in self._pending_windows:
+            self._pending_windows[key] = rule_dependent(self.connection, policy_id, day, label, known_at)
+        return self._pending_windows[key]
 
     def evaluate(self, request: Request, when: date | str | None = None, known_at: str | None = None) -> Decision:
         """Decide ``request`` under the rules in force on its date of service (or ``when``)."""
-        stamp = known_at or utc_now().isoformat()
-        rules = self.rules(request.policy, when or request.date_of_service, stamp)
-        decision = evaluate(rules, request, stamp)
+        day = to_date(when or request.date_of_service)
+        rules = self.rules(request.policy, day, known_at)
+        pending = (
+            rule_dependent(self.connection, request.policy, day, rules.label, known_at) if rules.answer.covered else []
+        )
+        decision = evaluate(rules, request, known_at or utc_now().isoformat(), pending)
         decision.evaluated_as_of = str(when) if when else None
         return decision
 
@@ -177,10 +211,9 @@ class KnowledgeBase:
 
     def decide_untraced(self, requests: Iterable[Request]) -> Iterator[tuple[Request, str, RuleSet]]:
         """Decisions only, through each version's compiled rules: the batch path without traces."""
-        stamp = utc_now().isoformat()
         compiled: dict[str, dict[str, Any]] = {}
         for request in requests:
-            rules = self.rules(request.policy, request.date_of_service, stamp)
+            rules = self.rules(request.policy, request.date_of_service)
             functions = compiled.get(rules.rules_hash)
             if functions is None:
                 functions = compiled[rules.rules_hash] = compile_rules(rules)
@@ -191,8 +224,8 @@ class KnowledgeBase:
     ) -> list[dict[str, Any]]:
         """The requests that the versions in force on ``before`` and ``after`` decide differently, and why."""
         stamp = utc_now().isoformat()
-        old_rules = self.rules(policy_id, self.resolve(policy_id, before), stamp)
-        new_rules = self.rules(policy_id, self.resolve(policy_id, after), stamp)
+        old_rules = self.rules(policy_id, self.resolve(policy_id, before))
+        new_rules = self.rules(policy_id, self.resolve(policy_id, after))
         changed = []
         for request in requests:
             old, new = evaluate(old_rules, request, stamp), evaluate(new_rules, request, stamp)

@@ -88,7 +88,7 @@ def as_of(connection: sqlite3.Connection, policy_id: str, when: date | str, know
         return answer
     answer.version = _version_view(versions[0])
     answer.records = {table: _rows(connection, in_force_sql(table) + " ORDER BY id", params) for table in RECORD_TABLES}
-    answer.rule_dependent = _rule_dependent(connection, params, answer.version["label"])
+    answer.rule_dependent = _pending(connection, params, answer.version["label"])
     return answer
 
 
@@ -114,7 +114,16 @@ def _not_covered_reason(connection: sqlite3.Connection, policy: sqlite3.Row, par
     return f"no version of {params['policy']} was known for {params['as_of']} at {params['known_at']}"
 
 
-def _rule_dependent(connection: sqlite3.Connection, params: dict[str, str], label: str) -> list[dict[str, Any]]:
+def rule_dependent(
+    connection: sqlite3.Connection, policy_id: str, when: date, label: str, known_at: str | None = None
+) -> list[dict[str, Any]]:
+    """The revisions whose pending window holds ``when``: the answer there depends on the rule."""
+    return _pending(
+        connection, {"policy": policy_id, "as_of": when.isoformat(), "known_at": known_at or FOREVER}, label
+    )
+
+
+def _pending(connection: sqlite3.Connection, params: dict[str, str], label: str) -> list[dict[str, Any]]:
     """Revisions written on or before the date but not yet in effect under the stored rule."""
     pending = connection.execute(
         "SELECT r.label AS revision, r.revision_date, r.effective_date, v.label AS version, v.valid_from"

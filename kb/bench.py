@@ -1,39 +1,50 @@
 """The benchmark harness: each figure beside a baseline measured in the same run.
 
-So far it measures parsing, the as-of lookup and diffs; the payer-scale corpus, evaluation
-and Datasette figures are still to come (see the open benchmark issue).
+Figures are medians (or rates) over repeated runs; on a noisy machine the ratio to the
+baseline, measured seconds earlier by the same process, is the number to read.
 """
 
 from __future__ import annotations
 
+import json
+import random
 import statistics
-import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
+from typing import Any
+
+import regopy
 
 from kb.api import KnowledgeBase, bundled_policy_paths
 from kb.asof import FOREVER, in_force_sql
+from kb.compiled import compile_rules
+from kb.facts import Request
 from loaders.centene import load_path
 
 DATES = ("2021-12-01", "2023-01-15", "2024-01-15", "2024-08-01", "2025-01-15", "2025-12-01")
+REGO = Path(__file__).parent / "data" / "bench" / "CP.PHAR.359-V2025-11-initial.rego"
 
 
 @dataclass(frozen=True)
 class Figure:
+    """One measured figure beside its baseline; ``ratio`` = figure / baseline."""
+
     name: str
-    median_us: float
-    p99_us: float
+    value: float
+    unit: str
     baseline: str
-    baseline_median_us: float
+    baseline_value: float
+    p99: float | None = None
 
     @property
     def ratio(self) -> float:
-        return self.median_us / self.baseline_median_us
+        return self.value / self.baseline_value if self.baseline_value else float("nan")
 
 
-def _timings(action: Callable[[int], object], runs: int) -> list[float]:
+def timings_us(action: Callable[[int], object], runs: int) -> list[float]:
     samples = []
     for run in range(runs):
         start = time.perf_counter_ns()
@@ -42,72 +53,198 @@ def _timings(action: Callable[[int], object], runs: int) -> list[float]:
     return samples
 
 
-def _figure(
+def p99(samples: list[float]) -> float:
+    return sorted(samples)[max(int(len(samples) * 0.99) - 1, 0)]
+
+
+def latency(
     name: str, action: Callable[[int], object], baseline: str, base: Callable[[int], object], runs: int
 ) -> Figure:
-    measured, reference = _timings(action, runs), _timings(base, runs)
-    p99 = sorted(measured)[int(len(measured) * 0.99) - 1]
-    return Figure(name, statistics.median(measured), p99, baseline, statistics.median(reference))
+    """Median latency in µs of ``action`` beside ``base``, interleaved run by run."""
+    measured, reference = timings_us(action, runs), timings_us(base, runs)
+    return Figure(name, statistics.median(measured), "µs", baseline, statistics.median(reference), p99(measured))
 
 
-def run(runs: int) -> list[Figure]:
-    """Figures for the bundled policy in a fresh temporary knowledge base."""
+def rate(name: str, action: Callable[[], int], baseline: str, base: Callable[[], int], repeats: int = 3) -> Figure:
+    """Best-of-``repeats`` throughput (items/s) of ``action`` beside ``base``; each returns its item count."""
+
+    def best(run: Callable[[], int]) -> float:
+        rates = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            count = run()
+            rates.append(count / (time.perf_counter() - start))
+        return max(rates)
+
+    return Figure(name, best(action), "/s", baseline, best(base))
+
+
+def bundled_figures(runs: int) -> list[Figure]:
+    """Latency figures on the bundled policy (6 versions) in a temporary knowledge base."""
+    import tempfile
+
     path = bundled_policy_paths()[0]
-    text = path.read_text(encoding="utf-8")
     with tempfile.TemporaryDirectory() as folder, KnowledgeBase(Path(folder) / "bench.sqlite") as kb:
         kb.load([path])
         connection = kb.connection
         plain_sql = "SELECT * FROM criterion WHERE policy_id = ? AND valid_from <= ? AND superseded_at IS NULL"
         in_force = in_force_sql("criterion")
+
+        def plain(i: int) -> list[Any]:
+            return connection.execute(plain_sql, ("CP.PHAR.359", DATES[i % 6])).fetchall()
+
+        def two_lookups(_: int) -> tuple[Any, Any]:
+            return kb.as_of("CP.PHAR.359", "2024-08-01"), kb.as_of("CP.PHAR.359", "2025-12-01")
+
         return [
-            _figure(
+            latency(
                 "parse one document",
                 lambda _: load_path(path),
                 "read + split lines",
-                lambda _: Path(path).read_text(encoding="utf-8").splitlines() and text,
+                lambda _: path.read_text(encoding="utf-8").splitlines(),
                 max(runs // 20, 20),
             ),
-            _figure(
+            latency(
                 "as-of lookup, whole policy (kb.as_of)",
                 lambda i: kb.as_of("CP.PHAR.359", DATES[i % 6]),
                 "plain indexed SELECT of criterion rows",
-                lambda i: connection.execute(plain_sql, ("CP.PHAR.359", DATES[i % 6])).fetchall(),
+                plain,
                 runs,
             ),
-            _figure(
+            latency(
                 "in-force SQL, criterion rows",
                 lambda i: connection.execute(
                     in_force, {"policy": "CP.PHAR.359", "as_of": DATES[i % 6], "known_at": FOREVER}
                 ).fetchall(),
                 "plain indexed SELECT of criterion rows",
-                lambda i: connection.execute(plain_sql, ("CP.PHAR.359", DATES[i % 6])).fetchall(),
+                plain,
                 runs,
             ),
-            _figure(
+            latency(
                 "one diff, 2024-08-01 -> 2025-12-01",
                 lambda _: kb.diff("CP.PHAR.359", "2024-08-01", "2025-12-01", audit=False),
                 "the two as-of lookups it needs",
-                lambda _: (kb.as_of("CP.PHAR.359", "2024-08-01"), kb.as_of("CP.PHAR.359", "2025-12-01")),
+                two_lookups,
                 max(runs // 4, 20),
             ),
-            _figure(
+            latency(
                 "one diff with the revision-log audit",
                 lambda _: kb.diff("CP.PHAR.359", "2024-08-01", "2025-12-01"),
                 "the two as-of lookups it needs",
-                lambda _: (kb.as_of("CP.PHAR.359", "2024-08-01"), kb.as_of("CP.PHAR.359", "2025-12-01")),
+                two_lookups,
                 max(runs // 4, 20),
             ),
+            *evaluation_figures(kb, max(runs * 10, 2000)),
         ]
+
+
+def bench_requests(count: int, seed: int = 359) -> list[Request]:
+    """Complete initial requests for 2025-12-01, varied so that every outcome occurs."""
+    pick = random.Random(seed)
+    requests = []
+    for index in range(count):
+        facts = {
+            "line_of_business": pick.choice(["Commercial", "HIM", "Medicaid"]),
+            "diagnosis": pick.choice(["B-cell ALL"] * 9 + ["AML"]),
+            "prescriber_specialty": pick.choice(["oncologist", "hematologist", "internist"]),
+            "age_years": pick.choice([2, 12, 16, 17, 18, 30, 70]),
+            "cd22_positive": pick.random() > 0.1,
+            "disease_status": pick.choice(["relapsed", "refractory", "newly diagnosed"]),
+            "line_of_therapy": pick.choice([["frontline"], ["induction"], ["frontline", "induction"], []]),
+            "cycles_requested": pick.choice([1, 2, 3]),
+            "cycles_received": pick.choice([0, 2, 4, 5]),
+            "dose_mg_per_m2_per_cycle": pick.choice([1.5, 1.8, 2.0]),
+            "dose_mg_per_m2_per_dose": pick.choice([0.5, 0.8, 1.0]),
+            "regimen_fda_or_nccn": pick.random() > 0.05,
+            "supporting_evidence_submitted": pick.random() > 0.7,
+        }
+        requests.append(Request("CP.PHAR.359", date(2025, 12, 1), "initial", facts, f"bench-{index}"))
+    return requests
+
+
+def handwritten(f: dict[str, Any]) -> str:
+    """CP.PHAR.359 V2025-11 initial criteria written by hand as one function: the floor."""
+    rest = (
+        f["diagnosis"].casefold() == "b-cell all"
+        and f["prescriber_specialty"].casefold() in ("oncologist", "hematologist")
+        and f["age_years"] >= 1
+        and f["cd22_positive"]
+        and (
+            f["disease_status"] in ("relapsed", "refractory")
+            or ("frontline" in f["line_of_therapy"] and f["age_years"] >= 18)
+        )
+        and f["cycles_requested"] + f["cycles_received"] <= 6
+        and f["regimen_fda_or_nccn"]
+    )
+    if not rest:
+        return "deny"
+    if f["dose_mg_per_m2_per_cycle"] <= 1.8 and f["dose_mg_per_m2_per_dose"] <= 0.8:
+        return "approve"
+    return "pend" if f["supporting_evidence_submitted"] else "deny"
+
+
+def rego_decisions(facts: Iterable[dict[str, Any]]) -> list[str]:
+    interpreter = regopy.Interpreter()
+    interpreter.add_module("besponsa", REGO.read_text(encoding="utf-8"))
+    decisions = []
+    for item in facts:
+        interpreter.set_input(item)
+        decisions.append(json.loads(str(interpreter.query("data.besponsa.decision")))["expressions"][0])
+    return decisions
+
+
+def evaluation_figures(kb: KnowledgeBase, count: int) -> list[Figure]:
+    """Decisions/s: compiled (untraced) and traced, beside the hand-written floor and OPA's Rego."""
+    requests = bench_requests(count)
+    facts = [r.facts for r in requests]
+    rules = kb.rules("CP.PHAR.359", "2025-12-01")
+    decide = compile_rules(rules)["initial"]
+    rego_sample = facts[: max(count // 20, 200)]
+    compiled = [decide(f) for f in facts]
+    if compiled != [handwritten(f) for f in facts] or compiled[: len(rego_sample)] != rego_decisions(rego_sample):
+        raise AssertionError("the compiled rules, the hand-written function and Rego disagree on a request")
+    if compiled[:2000] != [kb.evaluate(r).decision for r in requests[:2000]]:
+        raise AssertionError("the traced evaluation disagrees with the compiled rules")
+
+    def untraced() -> int:
+        return sum(1 for _ in kb.decide_untraced(requests))
+
+    def traced() -> int:
+        return sum(1 for r in requests[: count // 5] if kb.evaluate(r))
+
+    def floor() -> int:
+        return sum(1 for f in facts if handwritten(f))
+
+    def rego() -> int:
+        return len(rego_decisions(rego_sample))
+
+    return [
+        rate("evaluate, untraced (compiled, with version lookup)", untraced, "hand-written Python function", floor),
+        rate("evaluate, untraced", untraced, "OPA Rego via regopy", rego, repeats=1),
+        rate("evaluate, full trace (kb.evaluate)", traced, "hand-written Python function", floor),
+    ]
 
 
 def table(figures: list[Figure]) -> str:
     rows = [
-        f"| {'figure':<40} | {'median µs':>10} | {'p99 µs':>10} | {'baseline':<40} | {'baseline µs':>11} | ratio |",
-        f"|{'-' * 42}|{'-' * 12}|{'-' * 12}|{'-' * 42}|{'-' * 13}|-------|",
+        f"| {'figure':<52} | {'value':>12} | {'p99':>10} | {'baseline':<40} | {'baseline':>12} | {'ratio':>7} |",
+        f"|{'-' * 54}|{'-' * 14}|{'-' * 12}|{'-' * 42}|{'-' * 14}|{'-' * 9}|",
     ]
     rows += [
-        f"| {f.name:<40} | {f.median_us:>10.1f} | {f.p99_us:>10.1f} | {f.baseline:<40} | "
-        f"{f.baseline_median_us:>11.1f} | {f.ratio:>5.1f} |"
+        f"| {f.name:<52} | {_amount(f.value, f.unit):>12} | {_amount(f.p99, f.unit) if f.p99 else '':>10} | "
+        f"{f.baseline:<40} | {_amount(f.baseline_value, f.unit):>12} | {f.ratio:>7.2f} |"
         for f in figures
     ]
     return "\n".join(rows)
+
+
+def _amount(value: float, unit: str) -> str:
+    if unit == "µs":
+        return f"{value / 1000:.2f} ms" if value >= 1000 else f"{value:.0f} µs"
+    if unit == "/s":
+        return f"{value:,.0f}/s"
+    if unit == "s":
+        return f"{value:.2f} s"
+    if unit == "MB":
+        return f"{value:,.1f} MB"
+    return f"{value:,.0f} {unit}"

@@ -19,7 +19,7 @@ from rich.progress import Progress
 from kb.api import KnowledgeBase
 from kb.errors import KBError
 from kb.export import EXPORTS
-from kb.facts import Request, RequestError
+from kb.facts import FACTS, Request, RequestError
 from kb.render import answer_text, decision_text
 from kb.reports import diff_csv, diff_html, diff_markdown, diff_text, plain
 from revisions.log import DEFAULT_RULE, RULES
@@ -379,6 +379,6 @@ def impact(policy: str, before: str, after: str, requests_file: Path, db: str, a
 @click.option("--runs", default=2000, show_default=True, help="Timed runs per figure.")
 def bench(quick: bool, runs: int) -> None:
     """Measure parse and as-of speed, each beside a baseline timed in the same run."""
-    from kb.bench import run, table
+    from kb.bench import bundled_figures, table
 
-    click.echo(table(run(200 if quick else runs)))
+    click.echo(table(bundled_figures(200 if quick else runs)))

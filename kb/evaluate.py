@@ -57,6 +57,7 @@ class Node:
     where: str
     predicate: Predicate
     footnote: Predicate | None
+    source: str | None
     children: list[Node] = field(default_factory=list)
 
     @property
@@ -91,6 +92,7 @@ class RuleSet:
                 tree.where(row["item_id"]),
                 json.loads(row["predicate"]),
                 json.loads(row["footnote_predicate"]) if row["footnote_predicate"] else None,
+                provenance_text(row),
             )
             nodes[row["item_id"]] = node
             if row["parent_id"] is None:
@@ -205,7 +207,7 @@ class Evaluation:
             result=RESULT_WORDS[result],
             facts=read,
             needs=list(dict.fromkeys(needs)),
-            source=provenance_text(node.row),
+            source=node.source,
         )
         if node.predicate["op"] == "if":
             entry["reading"] = "option: X and Y" if context == "any" else "condition: (not X) or Y"
@@ -219,7 +221,9 @@ def conditional(context: str, condition: Truth, then: Truth) -> Truth:
     return kleene_any([None if condition is None else not condition, then])
 
 
-def evaluate(rules: RuleSet, request: Request, known_at: str | None = None) -> Decision:
+def evaluate(
+    rules: RuleSet, request: Request, known_at: str | None = None, pending: list[dict[str, Any]] | None = None
+) -> Decision:
     """Decide ``request`` under ``rules``: approve, deny or pend, with the trace and its reasons."""
     answer = rules.answer
     decision = Decision(
@@ -231,7 +235,7 @@ def evaluate(rules: RuleSet, request: Request, known_at: str | None = None) -> D
         rules.rules_hash if answer.covered else None,
         answer.rule,
         known_at,
-        rule_dependent=answer.rule_dependent,
+        rule_dependent=pending or [],
     )
     if not answer.covered:
         decision.reasons.append(f"no version in force: {answer.reason}")

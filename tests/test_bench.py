@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
-from kb.bench import run, table
+from kb.bench import bench_requests, bundled_figures, handwritten, table
 
 
 def test_bench_figures_have_baselines():
-    figures = run(20)
-    assert [f.name for f in figures][1] == "as-of lookup, whole policy (kb.as_of)"
-    assert all(f.median_us > 0 and f.baseline_median_us > 0 and f.p99_us >= f.median_us for f in figures)
+    figures = bundled_figures(20)
+    names = [f.name for f in figures]
+    assert names[1] == "as-of lookup, whole policy (kb.as_of)" and "evaluate, full trace (kb.evaluate)" in names
+    assert all(f.value > 0 and f.baseline_value > 0 for f in figures)
+    assert all(f.p99 >= f.value for f in figures if f.unit == "µs")
     assert table(figures).count("\n") == len(figures) + 1
+
+
+def test_bench_requests_reach_every_outcome():
+    outcomes = {handwritten(r.facts) for r in bench_requests(500)}
+    assert outcomes == {"approve", "deny", "pend"}
