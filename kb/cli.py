@@ -347,6 +347,20 @@ def evaluate(
 
 
 @cli.command()
+@JSON_OPTION
+def facts(as_json: bool) -> None:
+    """The fact vocabulary of a request: each fact's JSON type and meaning."""
+    rows = {name: {"type": _type_name(kind), "meaning": meaning} for name, (kind, meaning) in FACTS.items()}
+    _emit(
+        as_json, rows, lambda: "\n".join(f"{name:<32} {row['type']:<8} {row['meaning']}" for name, row in rows.items())
+    )
+
+
+def _type_name(kind: type | tuple[type, ...]) -> str:
+    return "number" if kind == (int, float) else {bool: "boolean", int: "integer", str: "string", list: "array"}[kind]
+
+
+@cli.command()
 @click.argument("policy")
 @click.argument("before", metavar="FROM")
 @click.argument("after", metavar="TO")

@@ -322,3 +322,10 @@ def test_compiled_rules_decide_as_the_traced_walk(loaded_kb, facts, date, reques
     case = request(date, request_type, **{k: v for k, v in facts.items() if v is not None})
     rules = loaded_kb.rules(POLICY, date)
     assert compile_rules(rules)[request_type](case.facts) == loaded_kb.evaluate(case).decision
+
+
+def test_the_vocabulary_is_printed():
+    result = CliRunner().invoke(cli, ["facts", "--json"])
+    vocabulary = json.loads(result.output)
+    assert vocabulary["age_years"] == {"type": "number", "meaning": "member's age in years on the date of service"}
+    assert vocabulary["line_of_therapy"]["type"] == "array"
