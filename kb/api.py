@@ -43,13 +43,18 @@ class KnowledgeBase:
     """A knowledge base in one SQLite file (created on first load)."""
 
     def __init__(
-        self, path: str | Path = "kb.sqlite", changes: Path = BUNDLED_CHANGES, rule: str = DEFAULT_RULE
+        self,
+        path: str | Path = "kb.sqlite",
+        changes: Path = BUNDLED_CHANGES,
+        rule: str = DEFAULT_RULE,
+        read_only: bool = False,
     ) -> None:
         if rule not in RULES:
             raise ValueError(f"unknown effective-date rule {rule!r}; expected one of {', '.join(RULES)}")
         self.path = Path(path)
         self.changes = changes
         self.rule = rule
+        self.read_only = read_only
         self._connection: sqlite3.Connection | None = None
         self._rules: dict[tuple[str, str, str | None], RuleSet] = {}
         self._windows: dict[tuple[str, str | None], list[tuple[str, str | None, str]]] = {}
@@ -58,7 +63,7 @@ class KnowledgeBase:
     @property
     def connection(self) -> sqlite3.Connection:
         if self._connection is None:
-            self._connection = connect(self.path)
+            self._connection = connect(self.path, self.read_only)
         return self._connection
 
     def close(self) -> None:

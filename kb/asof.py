@@ -19,13 +19,24 @@ from kb.schema import RECORD_TABLES
 FOREVER = "9999-12-31T23:59:59+00:00"
 
 
+IN_FORCE = (
+    "policy_id = :policy AND valid_from <= :as_of AND (valid_to IS NULL OR valid_to > :as_of)"
+    " AND recorded_at <= :known_at AND (superseded_at IS NULL OR superseded_at > :known_at)"
+)
+"""The condition "in force on :as_of for :policy, as known at :known_at" (Datasette's canned
+queries use it too, with a blank :known_at read as "now": see ``canned_in_force``)."""
+
+
 def in_force_sql(table: str) -> str:
     """Rows of ``table`` in force on ``:as_of`` for ``:policy``, as known at ``:known_at``."""
-    return (
-        f"SELECT * FROM {table} WHERE policy_id = :policy"
-        " AND valid_from <= :as_of AND (valid_to IS NULL OR valid_to > :as_of)"
-        " AND recorded_at <= :known_at AND (superseded_at IS NULL OR superseded_at > :known_at)"
-    )
+    return f"SELECT * FROM {table} WHERE {IN_FORCE}"
+
+
+def canned_in_force(table: str) -> str:
+    """``in_force_sql`` for a Datasette canned query: a blank ``:known_at`` means now, and a
+    malformed ``:as_of`` matches nothing (the page says what is wrong with it)."""
+    condition = IN_FORCE.replace(":known_at", f"coalesce(nullif(:known_at, ''), '{FOREVER}')")
+    return f"SELECT * FROM {table} WHERE {condition} AND date(:as_of) IS :as_of"
 
 
 @dataclass

@@ -7,6 +7,7 @@ project's errors to a clear message and a non-zero exit.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Callable, Iterator
 from functools import wraps
@@ -22,6 +23,7 @@ from kb.export import EXPORTS
 from kb.facts import FACTS, Request, RequestError
 from kb.render import answer_text, decision_text
 from kb.reports import diff_csv, diff_html, diff_markdown, diff_text, plain
+from kb.site import site_metadata
 from revisions.log import DEFAULT_RULE, RULES
 
 DB_OPTION = click.option(
@@ -344,6 +346,30 @@ def evaluate(
             f"{len(requests)} decisions written to {output}: "
             + ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
         )
+
+
+METADATA = Path(__file__).resolve().parents[1] / "datasette_metadata.json"
+
+
+@cli.command()
+@DB_OPTION
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8001, show_default=True, type=int)
+@click.option(
+    "--metadata", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=METADATA, show_default=True
+)
+@reports_errors
+def serve(db: str, host: str, port: int, metadata: Path) -> None:
+    """Publish the knowledge base with Datasette, read-only (builds it from the bundled policy if absent)."""
+    path = Path(db)
+    if not path.exists():
+        with KnowledgeBase(path) as kb:
+            for report in kb.load():
+                click.echo(f"{report.policy_id}: built {path} ({report.versions} versions)")
+    metadata = site_metadata(metadata, path.stem)
+    click.echo(f"serving {path} read-only at http://{host}:{port}/{path.stem}", err=True)
+    command = ["datasette", "serve", "-i", str(path), "--metadata", str(metadata), "--host", host, "--port", str(port)]
+    os.execvp(sys.executable, [sys.executable, "-m", *command])
 
 
 @cli.command()

@@ -52,9 +52,14 @@ def create_schema(path: Path) -> None:
     engine.dispose()
 
 
-def connect(path: Path | str) -> sqlite3.Connection:
-    """A connection with the schema in place; rows come back as ``sqlite3.Row``."""
+def connect(path: Path | str, read_only: bool = False) -> sqlite3.Connection:
+    """A connection with the schema in place (or, read-only, the file as it is, opened immutable);
+    rows come back as ``sqlite3.Row``."""
     path = Path(path)
+    if read_only:
+        connection = sqlite3.connect(f"{path.resolve().as_uri()}?immutable=1", uri=True, check_same_thread=False)
+        connection.row_factory = sqlite3.Row
+        return connection
     create_schema(path)
     connection = sqlite3.connect(path, isolation_level=None)
     connection.row_factory = sqlite3.Row
