@@ -28,6 +28,13 @@ def test_every_column_is_described():
 
 def test_canned_queries_have_titles_descriptions_and_sql():
     queries = json.loads(METADATA.read_text(encoding="utf-8"))["databases"]["kb"]["queries"]
-    assert {"criteria_in_force", "durations_in_force", "codes_in_force", "cross_references_in_force",
-            "version_timeline", "revision_log", "changes_between"} <= set(queries)
+    assert {
+        "criteria_in_force",
+        "durations_in_force",
+        "codes_in_force",
+        "cross_references_in_force",
+        "version_timeline",
+        "revision_log",
+        "changes_between",
+    } <= set(queries)
     assert all(q["title"] and len(q["description"]) > 40 and q["sql"].strip() for q in queries.values())

@@ -42,28 +42,41 @@ def test_criteria_in_force_shows_each_option_on_its_date(site):
     after = rows(site, "criteria_in_force", policy=POLICY, as_of="2025-12-01")
     assert {r["version"] for r in before} == {"V2024-05"} and {r["version"] for r in after} == {"V2025-11"}
     assert [(r["depth"], r["criterion"], r["source"]) for r in before if r["item_id"].startswith("I.A.5.ph")] == [
-        (2, "b. If Philadelphia chromosome-negative, both of the following (i and ii):", "log"),
-        (3, "i. Prescribed as induction therapy;", "log"),
-        (3, "ii. Age ≥ 15 years;", "log"),
+        (
+            2,
+            "b. If Philadelphia chromosome-negative, both of the following (i and ii):",
+            "log 2024-07-11 (medium confidence)",
+        ),
+        (3, "i. Prescribed as induction therapy;", "log 2024-07-11 (high confidence)"),
+        (3, "ii. Age ≥ 15 years;", "log 2024-07-11 (medium confidence)"),
     ]
+    assert before[1]["source"] == "document" and before[1]["lines"] == "line 33"
     texts = [r["criterion"] for r in after]
     assert "b. If prescribed as frontline therapy, age ≥ 18 years;" in texts and "ii. Age ≥ 15 years;" not in texts
-    assert texts[:2] == ["A. B-Cell Precursor Acute Lymphoblastic Leukemia (must meet all):", "1. Diagnosis of B-cell ALL;"]
+    assert texts[:2] == [
+        "A. B-Cell Precursor Acute Lymphoblastic Leukemia (must meet all):",
+        "1. Diagnosis of B-cell ALL;",
+    ]
 
 
 def test_durations_codes_and_cross_references_in_force(site):
-    durations = {(r["section"], r["line_of_business"]): r for r in rows(site, "durations_in_force", policy=POLICY, as_of="2024-08-01")}
+    durations = {
+        (r["section"], r["line_of_business"]): r
+        for r in rows(site, "durations_in_force", policy=POLICY, as_of="2024-08-01")
+    }
     assert durations[("I", "Commercial")]["duration"] == "6 months (up to 6 cycles total)"
     assert durations[("I", "Commercial")]["source"] == "log"
     later = rows(site, "durations_in_force", policy=POLICY, as_of="2025-12-01")
     assert {r["duration"] for r in later if r["line_of_business"] == "Commercial" and r["section"] == "I"} == {
         "6 months or to the member's renewal date, whichever is longer (up to 6 cycles total)"
     }
-    assert [(r["system"], r["code"]) for r in rows(site, "codes_in_force", policy=POLICY, as_of="2025-12-01")] == [("HCPCS", "J9229")]
-    early = rows(site, "cross_references_in_force", policy=POLICY, as_of="2022-01-15")
-    assert [(r["item_id"], r["line_of_business"], r["policy"], r["source"]) for r in early if r["item_id"] == "I.B"] == [
-        ("I.B", "HIM", "HIM.PA.154", "log")
+    assert [(r["system"], r["code"]) for r in rows(site, "codes_in_force", policy=POLICY, as_of="2025-12-01")] == [
+        ("HCPCS", "J9229")
     ]
+    early = rows(site, "cross_references_in_force", policy=POLICY, as_of="2022-01-15")
+    assert [
+        (r["item_id"], r["line_of_business"], r["policy"], r["source"]) for r in early if r["item_id"] == "I.B"
+    ] == [("I.B", "HIM", "HIM.PA.154", "log")]
 
 
 def test_version_timeline_and_revision_log(site):
@@ -89,11 +102,14 @@ def test_unparsed_passages_of_the_bundled_policy_are_none(site):
     assert rows(site, "unparsed_passages") == []
 
 
-@pytest.mark.parametrize(("params", "message"), [
-    ("", "Enter a date in the as_of field, as YYYY-MM-DD"),
-    ("?policy=CP.PHAR.359&as_of=2024-13-01", "as_of &#39;2024-13-01&#39; is not a date: expected YYYY-MM-DD"),
-    ("?policy=CP.PHAR.359&as_of=08/01/2024", "as_of &#39;08/01/2024&#39; is not a date"),
-])
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ("", "Enter a date in the as_of field, as YYYY-MM-DD"),
+        ("?policy=CP.PHAR.359&as_of=2024-13-01", "as_of &#39;2024-13-01&#39; is not a date: expected YYYY-MM-DD"),
+        ("?policy=CP.PHAR.359&as_of=08/01/2024", "as_of &#39;08/01/2024&#39; is not a date"),
+    ],
+)
 def test_a_missing_or_malformed_date_says_so(site, params, message):
     page = get(site, f"/kb/criteria_in_force{params}").text
     assert message in page
@@ -103,8 +119,13 @@ def test_a_missing_or_malformed_date_says_so(site, params, message):
 def test_the_tree_is_indented_and_sources_are_marked(site):
     page = get(site, f"/kb/criteria_in_force?policy={POLICY}&as_of=2024-08-01").text
     assert '<div style="padding-left:4.8em">ii. Age ≥ 15 years;</div>' in page
-    assert '<div style="padding-left:1.6em">5. <em>One of the following (a or b)</em>:</div>' in page
-    assert 'title="reconstructed: 2024-07-11 medium">log 2024-07-11 medium</span>' in page
+    assert (
+        '5. <span class="kb-logic" style="font-style:italic;color:#1d4ed8">One of the following (a or b)</span>:</div>'
+        in page
+    )
+    assert (
+        'title="not read from a document: reconstructed or unknown">log 2024-07-11 (medium confidence)</span>' in page
+    )
 
 
 def test_diff_and_policy_pages(site):
@@ -137,6 +158,10 @@ def test_the_database_is_read_only(site, loaded_kb):
 
 def test_in_force_queries_use_the_one_in_force_condition():
     queries = METADATA["databases"]["kb"]["queries"]
-    for name, table in [("criteria_in_force", "criterion"), ("durations_in_force", "duration"),
-                        ("codes_in_force", "code"), ("cross_references_in_force", "cross_reference")]:
+    for name, table in [
+        ("criteria_in_force", "criterion"),
+        ("durations_in_force", "duration"),
+        ("codes_in_force", "code"),
+        ("cross_references_in_force", "cross_reference"),
+    ]:
         assert canned_in_force(table) in queries[name]["sql"]

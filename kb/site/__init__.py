@@ -66,20 +66,24 @@ def extra_template_vars(
     return {"kb_problems": parameter_problems(query["sql"], dict(request.args))}
 
 
+LOGIC_WORDS = re.compile(
+    r"\((?:must meet [^)]*)\)|\b(?:one|both|all|any) of the following(?: \([^)]*\))?", re.IGNORECASE
+)
+
+
 @hookimpl
 def render_cell(row: Any, value: Any, column: str, table: str | None, database: str, datasette: Any) -> Markup | None:
-    keys = row.keys()
-    if column == "criterion" and "depth" in keys:
-        logic = row["logic_text"] if "logic_text" in keys else None
-        text = escape(value)
-        if logic:
-            text = Markup(str(text).replace(str(escape(logic)), f"<em>{escape(logic)}</em>", 1))
+    """Criteria indented by depth with their logic words marked; reconstructed sources marked; links."""
+    if column == "criterion" and "depth" in row.keys():  # noqa: SIM118 (on a sqlite3.Row `in` looks at values)
+        text = LOGIC_WORDS.sub(
+            lambda match: f'<span class="kb-logic" style="font-style:italic;color:#1d4ed8">{match.group(0)}</span>',
+            str(escape(value)),
+        )
         return Markup(f'<div style="padding-left:{(row["depth"] or 0) * 1.6:.1f}em">{text}</div>')
-    if column == "source" and value in SOURCE_COLOURS:
-        note = " ".join(str(row[k]) for k in ("revision", "confidence") if k in keys and row[k])
+    if column == "source" and isinstance(value, str) and value.split(" ")[0] in SOURCE_COLOURS:
         return Markup(
-            f'<span style="background:{SOURCE_COLOURS[value]};padding:0 .3em;border-radius:3px" '
-            f'title="reconstructed: {escape(note)}">{escape(value)}{" " + escape(note) if note else ""}</span>'
+            f'<span class="kb-source" style="background:{SOURCE_COLOURS[value.split(" ")[0]]};padding:0 .3em;'
+            f'border-radius:3px" title="not read from a document: reconstructed or unknown">{escape(value)}</span>'
         )
     if isinstance(value, str) and value.startswith("/-/kb/"):
         return Markup(f'<a href="{escape(value)}">{escape(column.replace("_", " "))}</a>')
