@@ -284,6 +284,8 @@ class PolicyDocument:
     revision_log: tuple[RevisionRow, ...]
     coverage: tuple[CoverageBlock, ...]
     line_count: int
+    form: str = "lines"
+    reading: str = ""
 
     @property
     def policy_id(self) -> str:
@@ -295,6 +297,14 @@ class PolicyDocument:
     @property
     def unparsed(self) -> list[CoverageBlock]:
         return [block for block in self.coverage if block.status == "unparsed"]
+
+    def character_counts(self) -> dict[str, int]:
+        """Non-blank characters of the reading by status: parsed, boilerplate, unparsed."""
+        total = sum(len(line.strip()) for line in (self.reading or self.text).splitlines())
+        counts = {"boilerplate": 0, "unparsed": 0}
+        for block in self.coverage:
+            counts[block.status] += sum(len(line.strip()) for line in block.text.splitlines())
+        return {"parsed": total - counts["boilerplate"] - counts["unparsed"], **counts}
 
 
 @dataclass

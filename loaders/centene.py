@@ -44,7 +44,7 @@ _ACCESSED = re.compile(r"Accessed\s+([A-Z][a-z]+\.? \d{1,2},\s*\d{4})", re.I)
 _TERM = re.compile(r"^([A-Za-z0-9/\-+ ]{1,40}?):\s+(.+)$")
 _APPENDIX = re.compile(r"^Appendix ([A-Z]):\s*(.*)$", re.I)
 _DEFINITION = re.compile(r"^\*?\s*([A-Za-z]+) \(([^)]+)\) is defined as", re.I)
-_NAVIGATION = re.compile(r"^\[.+\]\(#\)|^See \[?Important Reminder|^<!--.*-->$", re.I)
+_NAVIGATION = re.compile(r"^\[.+\]\(#\)|^See \[?Important Reminder|^<!--.*-->$|^Coding Implications Revision Log$", re.I)
 
 
 def load_path(path: str | Path) -> PolicyDocument:
@@ -90,6 +90,8 @@ def parse_source(source: SourceText) -> PolicyDocument:
         tuple(revision_log),
         ctx.coverage(),
         len(source.lines),
+        source.form,
+        source.reading,
     )
 
 
@@ -299,7 +301,7 @@ def parse_coding(ctx: ParseContext, section: Section) -> list[Record]:
         ctx.claim(paragraph, BOILERPLATE, "coding disclaimer")
     records: list[Record] = []
     for table_start in _table_starts(tab_lines):
-        header, rows = read_table(ctx, table_start, 2)
+        header, rows = read_table(ctx, table_start, 2, continuation=False)
         system = re.sub(r"\s*Codes?$", "", header[0], flags=re.I).upper().replace("HCPSC", "HCPCS")
         for n, row in enumerate(rows, start=1):
             code = row.cells[0] if re.fullmatch(r"[A-Z0-9]{4,7}(?:\.[0-9A-Z]+)?", row.cells[0]) else None

@@ -16,15 +16,15 @@ from loaders.context import ParseContext
 from loaders.durations import parse_duration_line
 from loaders.logic import footnote_marker, logic_of
 from loaders.markup import MARKDOWN, inline_text, plain, strip_emphasis
+from loaders.outline import Outline
 from loaders.sections import raw
 from loaders.source import Line
 
 _INDICATION = re.compile(r"^\**\s*([A-Z])\.\s+(.+?)\s*\**$")
 _NUMBERED = re.compile(r"^(\d+)\.\s+(.*)$")
-_SUB = re.compile(r"^[-•]?\s*([a-z]{1,4})[.)]\s+(.*)$")
+_SUB = re.compile(r"^[-•]?\s*([a-z]{1,4})([.)])\s+(.*)$")
 _FOOTNOTE = re.compile(r"^\*+\s*\S")
 _DURATION = re.compile(r"^\**approval duration\**\s*:?\**\s*(.*)$", re.IGNORECASE)
-_ROMAN = re.compile(r"^(?:i{1,3}|iv|v|vi{1,3}|ix|x)$")
 
 
 @dataclass
@@ -33,6 +33,7 @@ class _Item:
     label: str
     text: str
     lines: list[Line] = field(default_factory=list)
+    delimiter: str = "."
 
 
 def split_indications(lines: list[Line]) -> list[tuple[Line, str, str, list[Line]]]:
@@ -47,36 +48,37 @@ def split_indications(lines: list[Line]) -> list[tuple[Line, str, str, list[Line
     return blocks
 
 
-def _depth(label: str, previous: list[_Item]) -> int:
-    """1 for a./b., 2 for i./ii. (an "i." right under a lettered item that opens a list is roman)."""
-    if not _ROMAN.match(label):
-        return 1
-    last = previous[-1] if previous else None
-    if last and (last.depth == 2 or (last.depth == 1 and last.text.rstrip("*").endswith(":"))):
-        return 2
-    return 1
-
-
 def _collect_items(ctx: ParseContext, body: list[Line]) -> tuple[list[_Item], list[Line]]:
-    """List items (with continuation paragraphs folded in) and the lines after the list."""
+    """List items (with continuation paragraphs folded in), and the footnotes and lines after the list.
+
+    A footnote may stand inside the list (the flattened text form puts one wherever its page
+    ended): it goes with the lines after the list, and the items go on.
+    """
     items: list[_Item] = []
+    notes: list[Line] = []
+    outline = Outline()
     for index, line in enumerate(body):
         text = line.text.strip()
         if not text:
             continue
-        if _FOOTNOTE.match(text) or _DURATION.match(text):
-            return items, body[index:]
+        if _DURATION.match(text):
+            return items, notes + body[index:]
+        if _FOOTNOTE.match(text):
+            notes.append(line)
+            continue
         numbered, sub = _NUMBERED.match(text), _SUB.match(text)
+        depth = outline.depth(sub.group(1), sub.group(2)) if sub and items else None
         if numbered:
+            outline.reset()
             items.append(_Item(0, numbered.group(1), numbered.group(2), [line]))
-        elif sub and items:
-            items.append(_Item(_depth(sub.group(1), items), sub.group(1), sub.group(2), [line]))
+        elif depth is not None:
+            items.append(_Item(depth, sub.group(1), sub.group(3), [line], sub.group(2)))  # type: ignore[union-attr]
         elif items:  # a paragraph split off its item, e.g. by a page break
             items[-1].text += " " + text
             items[-1].lines.append(line)
         else:
             raise ctx.error(line.number, 'a numbered criterion ("1. ...")', found=text[:60])
-    return items, []
+    return items, notes
 
 
 def _markdown(items: list[_Item]) -> str:
@@ -86,7 +88,7 @@ def _markdown(items: list[_Item]) -> str:
     for item in items:
         columns = columns[: item.depth + 1]
         indent = columns[-1]
-        marker = f"{item.label}. " if item.depth == 0 else f"- {item.label}. "
+        marker = f"{item.label}. " if item.depth == 0 else f"- {item.label}{item.delimiter} "
         rendered.append(" " * indent + marker + item.text)
         columns.append(indent + (len(marker) if item.depth == 0 else 2))
     return "\n".join(rendered) + "\n"
@@ -142,7 +144,7 @@ def parse_criteria(
         item_id = ".".join([set_id, *path])
         parent = ".".join([set_id, *path[:-1]])
         positions[parent] = positions.get(parent, 0) + 1
-        body_text = re.sub(rf"^{re.escape(item.label)}\.\s+", "", text)
+        body_text = re.sub(rf"^{re.escape(item.label + item.delimiter)}\s+", "", text)
         marker, body_text = footnote_marker(body_text)
         logic, logic_text = logic_of(body_text)
         records.append(
@@ -152,7 +154,7 @@ def parse_criteria(
                 positions[parent],
                 section,
                 letter,
-                f"{item.label}.",
+                f"{item.label}{item.delimiter}",
                 body_text,
                 logic,
                 logic_text,

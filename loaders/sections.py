@@ -23,6 +23,8 @@ SECTION_HEADINGS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("log", re.compile(r"^Reviews, Revisions,? and Approvals", re.I)),
     ("reminder", re.compile(r"^Important Reminder$", re.I)),
 )
+_PAGE_FURNITURE = re.compile(r"^(?:CLINICAL POLICY|(?:CLINICAL POLICY .{1,120} )?Page \d+ of \d+(?: CLINICAL POLICY .{1,120})?)$")
+"""A page header or footer on a line of its own; the flattened form keeps "Page N of M" beside it."""
 _BULLET = re.compile(r"^\s*(?:[-•*]\s+|\d+\.\s)")
 
 
@@ -41,7 +43,7 @@ def strip_page_headers(ctx: ParseContext, running_name: str) -> list[Line]:
     name = running_name.lower()
     for line in lines:
         text = re.sub(r"\*+", "", line.text).strip()
-        if text == "CLINICAL POLICY" or (text.startswith("CLINICAL POLICY") and text[15:].strip().lower() == name):
+        if _PAGE_FURNITURE.match(text) or (text.startswith("CLINICAL POLICY") and text[15:].strip().lower() == name):
             ctx.claim([line], BOILERPLATE, "page header")
             skip_name = text == "CLINICAL POLICY"
             continue

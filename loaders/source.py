@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kb.errors import SourceError
+from loaders.flattened import is_flattened, unflatten
 
 _LATEX = {r"\geq": "≥", r"\leq": "≤", r"\ge": "≥", r"\le": "≤", r"\times": "×", r"\pm": "±"}
 _LATEX_RE = re.compile("|".join(re.escape(k) for k in sorted(_LATEX, key=len, reverse=True)) + r"(?![A-Za-z])")
@@ -41,10 +42,18 @@ def normalise(text: str) -> str:
 
 @dataclass(frozen=True)
 class SourceText:
+    """A file as read: its own text and hash, and the numbered lines the parser reads.
+
+    For the flattened text form (``loaders.flattened``) the lines are those of the reading
+    ``unflatten`` makes; line numbers in provenance refer to that reading.
+    """
+
     path: str
     sha256: str
     text: str
     lines: tuple[Line, ...]
+    form: str = "lines"
+    reading: str = ""
 
 
 def decode(path: str, data: bytes) -> str:
@@ -73,5 +82,6 @@ def source_from_bytes(name: str, data: bytes) -> SourceText:
     text = decode(name, data)
     if not text.strip():
         raise SourceError(name, None, "a policy text", found="an empty file")
-    lines = tuple(Line(number, raw, normalise(raw)) for number, raw in enumerate(text.splitlines(), start=1))
-    return SourceText(name, hashlib.sha256(data).hexdigest(), text, lines)
+    form, reading = ("flattened", unflatten(text)) if is_flattened(text) else ("lines", text)
+    lines = tuple(Line(number, raw, normalise(raw)) for number, raw in enumerate(reading.splitlines(), start=1))
+    return SourceText(name, hashlib.sha256(data).hexdigest(), text, lines, form, reading)

@@ -15,12 +15,12 @@ class TableRow:
 
 
 def read_table(
-    ctx: ParseContext, lines: list[Line], width: int, header: list[str] | None = None
+    ctx: ParseContext, lines: list[Line], width: int, header: list[str] | None = None, continuation: bool = True
 ) -> tuple[list[str], list[TableRow]]:
     """The header and rows of the first TAB table in ``lines`` (``header`` when it stands elsewhere).
 
-    A repeated header (a page break) is skipped; a row whose first cell is empty continues
-    the row before it (its cells are appended column by column).
+    A repeated header (a page break) is skipped; with ``continuation``, a row whose first cell
+    is empty continues the row before it (its cells are appended column by column).
     """
     header = header or []
     rows: list[TableRow] = []
@@ -34,7 +34,7 @@ def read_table(
             ctx.claim([line])
         elif [c.lower() for c in cells] == [h.lower() for h in header]:
             ctx.claim([line], BOILERPLATE, "repeated table header")
-        elif not cells[0] and rows:
+        elif continuation and not cells[0] and rows:
             last = rows[-1]
             last.cells = [" ".join(filter(None, (a, b))) for a, b in zip(last.cells, cells)]
             last.lines.append(line)

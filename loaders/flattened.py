@@ -1,0 +1,394 @@
+"""The flattened text form of a Centene policy, turned into the line layout the loader reads.
+
+Some sources hold a whole policy PDF on ONE line: page headers inline ("CLINICAL POLICY
+Reslizumab Page 2 of 8"), a space after every period ("CP. PHAR. 310", "08. 24", "e. g. ,"),
+tables run into the text and numeric codes stripped (see ../shared/corpus/SOURCES.md).
+``unflatten`` repairs the spacing, puts page furniture on lines of its own and cuts the text
+at the template's section headings, criteria labels, table rows and list entries, so that one
+parser (``loaders.centene``) reads both forms. Nothing is dropped: every character of the
+repaired text is in the output, only whitespace changes (a test checks that).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from loaders.outline import Outline
+
+HEADINGS: tuple[tuple[str, str], ...] = (
+    ("description", r"Description"),
+    ("fda", r"FDA Approved Indications?(?:\(s\))?"),
+    ("policy", r"Policy/Criteria"),
+    ("I", r"I\. Initial Approval Criteria"),
+    ("II", r"II\. Continued (?:Therapy|Approval)"),
+    ("III", r"III\. Diagnoses/Indications for which coverage is NOT authorized:?"),
+    ("IV", r"IV\. Appendices/General Information"),
+    ("V", r"V\. Dosage and Administration"),
+    ("VI", r"VI\. Product Availability"),
+    ("VII", r"VII\. References"),
+    ("coding", r"Coding Implications(?= Codes referenced)"),
+    ("log", r"Reviews, Revisions,? and Approvals Date P&T Approval Date"),
+    ("reminder", r"Important Reminder(?= This clinical policy)"),
+)
+"""The template's section headings in the order they stand (each is looked for after the one before)."""
+
+HEADER_FIELDS = r"(?=\b(?:Reference Number|Effective Date|Last Review Date|Line of Business):)"
+NAVIGATION = "Coding Implications Revision Log"
+APPENDIX_TITLES = (
+    "Abbreviation/Acronym Key",
+    "Therapeutic Alternatives",
+    "Contraindications/Boxed Warnings",
+    "General Information",
+    "Appropriate Experimental Design Methods",
+)
+LOG_HEADER = "Reviews, Revisions, and Approvals\tDate\tP&T Approval Date"
+LOB = r"(?:Commercial|HIM|Medicaid)(?:\s*/\s*(?:Commercial|HIM|Medicaid))*"
+UNIT = r"(?:IU|iu|I\.U\.|mg|mcg|mL|ml|units?|dme|specified|vial|kit)"
+
+
+def is_flattened(text: str) -> bool:
+    """One very long line holding the whole policy."""
+    lines = [line for line in text.splitlines() if line.strip()]
+    return len(lines) <= 3 and max((len(line) for line in lines), default=0) > 2000
+
+
+def repair_spacing(text: str) -> str:
+    """Undo "a space after every period" where it splits one token: references, dates, decimals,
+    abbreviations and URLs."""
+    text = re.sub(r"\s+", " ", text).strip()
+    text = re.sub(r"\b([A-Z]{2,5})\. ([A-Z]{2,6})\. ([A-Z0-9]{1,6})\b", r"\1.\2.\3", text)
+    text = re.sub(r"\b([A-Z]{3})\. ([A-Z]{2,5})\. ([A-Z]{2,6})\. ([A-Z0-9]{1,6})\b", r"\1.\2.\3.\4", text)
+    text = re.sub(r"\b(\d{2})\. (\d{2})\. (\d{2})\b", r"\1.\2.\3", text)
+    text = re.sub(r"(?<=\d)\. (?=\d+(?!\d*\. ))", ".", text)
+    text = re.sub(r"\b([a-z])\. ([a-z])\.(?= ?,| )", r"\1.\2.", text)
+    text = re.sub(r"\. ,", ".,", text)
+    url = re.compile(r"((?:https?://|www\.)\S*?)\. (?=[a-z0-9/]{2,})")
+    while url.search(text):
+        text = url.sub(r"\1.", text)
+    return text
+
+
+def _running_title(text: str) -> str | None:
+    """The title the page headers repeat: read before a "Page N of M", else the policy's own title."""
+    found = Counter(re.findall(r"CLINICAL POLICY (.{1,120}?) Page \d+ of \d+", text))
+    if found:
+        return found.most_common(1)[0][0]
+    title = re.search(r"Clinical Policy: (.+?) Reference Number:", text)
+    candidates = [title.group(1), re.sub(r"\s*\(.*$", "", title.group(1))] if title else []
+    return next((c for c in candidates if f"CLINICAL POLICY {c}" in text), None)
+
+
+def _furniture(text: str) -> re.Pattern[str]:
+    """Page headers and footers: "CLINICAL POLICY <running title>" and "Page N of M", either order."""
+    title = _running_title(text)
+    header = rf"CLINICAL POLICY {re.escape(title)}" if title else r"CLINICAL POLICY"
+    return re.compile(rf"(?:{header} )?Page \d+ of \d+(?: {header})?|{header}")
+
+
+def unflatten(text: str) -> str:
+    """The flattened text as lines in the template's layout."""
+    text = repair_spacing(text)
+    furniture = _furniture(text)
+    sections = _split_sections(text)
+    out: list[str] = []
+    for name, heading, body in sections:
+        if heading:
+            out += ["", LOG_HEADER if name == "log" else heading, ""]
+        out += FORMATTERS.get(name, _paragraph)(body, furniture)
+    return "\n".join(_tidy(out)) + "\n"
+
+
+def _tidy(lines: list[str]) -> list[str]:
+    """No leading, trailing or doubled blank lines."""
+    tidy: list[str] = []
+    for line in lines:
+        line = line.rstrip()
+        if line or (tidy and tidy[-1]):
+            tidy.append(line)
+    while tidy and not tidy[-1]:
+        tidy.pop()
+    return tidy
+
+
+def _split_sections(text: str) -> list[tuple[str, str | None, str]]:
+    """(name, heading, body) in order; what precedes the first heading is the header."""
+    found: list[tuple[str, int, int]] = []
+    start = 0
+    for name, pattern in HEADINGS:
+        match = re.compile(rf"(?:(?<=\s)|^){pattern}(?=\s|$)").search(text, start)
+        if match:
+            found.append((name, match.start(), match.end()))
+            start = match.end()
+    sections = [("header", None, text[: found[0][1]] if found else text)]
+    for index, (name, begin, end) in enumerate(found):
+        stop = found[index + 1][1] if index + 1 < len(found) else len(text)
+        sections.append((name, text[begin:end], text[end:stop].strip()))
+    return sections
+
+
+def _pieces(body: str, furniture: re.Pattern[str]) -> list[tuple[bool, str]]:
+    """The body cut at page furniture: (is_furniture, text)."""
+    pieces: list[tuple[bool, str]] = []
+    last = 0
+    for match in furniture.finditer(body):
+        pieces.append((False, body[last : match.start()].strip()))
+        pieces.append((True, match.group(0)))
+        last = match.end()
+    pieces.append((False, body[last:].strip()))
+    return [(flag, piece) for flag, piece in pieces if piece]
+
+
+def _with_furniture(format_text: Callable[[str], list[str]]) -> Callable[[str, re.Pattern[str]], list[str]]:
+    """A section formatter that keeps page furniture on lines of its own, between blank lines."""
+
+    def format_section(body: str, furniture: re.Pattern[str]) -> list[str]:
+        out: list[str] = []
+        for is_furniture, piece in _pieces(body, furniture):
+            out += ["", piece, ""] if is_furniture else format_text(piece)
+        return out
+
+    return format_section
+
+
+def _header(body: str, furniture: re.Pattern[str]) -> list[str]:
+    out: list[str] = []
+    for is_furniture, piece in _pieces(body, furniture):
+        if is_furniture:
+            out += [piece, ""]
+            continue
+        piece = piece.replace(f"{NAVIGATION} ", f"\n{NAVIGATION}\n").replace(" See Important Reminder", "\nSee Important Reminder")
+        piece = re.sub(rf"\s*{HEADER_FIELDS}", "\n", piece)
+        out += [line.strip() for line in piece.split("\n")] + [""]
+    return out
+
+
+def _bullets(text: str) -> list[str]:
+    """A paragraph whose "•" and "o" bullets become lines of their own."""
+    parts = re.split(r"\s*•\s*", text)
+    out = [parts[0]] if parts[0] else []
+    out += [f"- {part}" for part in parts[1:] if part]
+    return out
+
+
+@_with_furniture
+def _paragraph(text: str) -> list[str]:
+    return [*_bullets(text), ""]
+
+
+@_with_furniture
+def _fda(text: str) -> list[str]:
+    text = re.sub(r"\s+(Limitations? ?\(?s?\)? of use:)", r"\n\n\1", text)
+    return [line for part in text.split("\n") for line in (_bullets(part) if part else [""])] + [""]
+
+
+@dataclass
+class _Labels:
+    """Reads criteria labels across the pieces of one list (a page break does not restart it)."""
+
+    number: int = 0
+    outline: Outline = field(default_factory=Outline)
+
+    def find(self, text: str) -> list[tuple[int, int, str]]:
+        """Labels that can stand where they stand: (start, depth, label text)."""
+        found: list[tuple[int, int, str]] = []
+        for match in _LABEL.finditer(text):
+            label, delimiter = match.group(1), match.group(2)
+            if label.isdigit():
+                if delimiter == "." and int(label) == self.number + 1:
+                    self.number += 1
+                    self.outline.reset()
+                    found.append((match.start(), 0, f"{label}."))
+                continue
+            if not self.number:
+                continue
+            trial = Outline(list(self.outline.levels))
+            depth = trial.depth(label, delimiter)
+            if depth is not None:
+                self.outline = trial
+                found.append((match.start(), depth, f"{label}{delimiter}"))
+        return found
+
+
+_LABEL = re.compile(r"(?:(?<=[,:;.)*] )|(?<=\bor )|(?<=\band )|(?<=^))(\d{1,2}|[a-z]{1,5})([.)]) (?=\S)")
+_FOOTNOTE = re.compile(r"(?:(?<=\s)|^)(\*{1,2}(?: \*)?\s?[A-Z][^*]*?)(?=\s+(?:\d{1,2}|[a-z]{1,5})[.)] |\s+\*|$)")
+
+
+def _items(text: str, labels: _Labels) -> list[str]:
+    """A criteria list: one line per item ("1. ...", " - a. ..."), footnotes on their own lines."""
+    lines: list[str] = []
+    for part in _FOOTNOTE.sub(r"\n\1\n", text).split("\n"):
+        part = part.strip()
+        if not part:
+            continue
+        if part.startswith("*"):
+            lines.append(part)
+            continue
+        found = labels.find(part)
+        if not found or found[0][0] > 0:
+            lines.append(part[: found[0][0]].strip() if found else part)
+        for index, (start, depth, _) in enumerate(found):
+            stop = found[index + 1][0] if index + 1 < len(found) else len(part)
+            item = part[start:stop].strip()
+            lines.append(item if depth == 0 else f"{'  ' * (depth - 1)} - {item}")
+    return lines
+
+
+def _durations(text: str) -> list[str]:
+    """ "Approval duration: Medicaid/HIM – 12 months Commercial – 6 months ..." -> one line per line of business."""
+    text = re.sub(rf"\s+(?={LOB}\s*[–—-]\s)", "\n", text)
+    return [line.strip() for line in text.split("\n") if line.strip()]
+
+
+def _criteria(body: str, furniture: re.Pattern[str]) -> list[str]:
+    """Section I or II: indication headings, items, footnotes and approval durations."""
+    out: list[str] = []
+    starts = _indications(body)
+    for index, (start, heading_end) in enumerate(starts):
+        stop = starts[index + 1][0] if index + 1 < len(starts) else len(body)
+        out += ["", body[start:heading_end].strip(), ""]
+        chunk = body[heading_end:stop]
+        duration = re.search(r"Approval duration:?", chunk, re.IGNORECASE)
+        items, tail = (chunk[: duration.start()], chunk[duration.start() :]) if duration else (chunk, "")
+        labels = _Labels()
+        for is_furniture, piece in _pieces(items, furniture):
+            out += ["", piece, ""] if is_furniture else _items(piece, labels)
+        for is_furniture, piece in _pieces(tail, furniture):
+            out += ["", piece, ""] if is_furniture else ["", *_durations(piece)]
+    if starts and starts[0][0] > 0:
+        out = [body[: starts[0][0]].strip(), *out]
+    return out
+
+
+def _indications(body: str) -> list[tuple[int, int]]:
+    """(start, end of heading) of each indication: "A. Title ... " up to its first "1. "."""
+    found: list[tuple[int, int]] = []
+    position = 0
+    for letter in "ABCDEFGHIJ":
+        match = re.compile(rf"(?:(?<=\s)|^){letter}\. (?=[A-Z])(.{{3,220}}?)\s(?=1\. )").search(body, position)
+        if not match:
+            break
+        found.append((match.start(), match.end()))
+        position = match.end()
+    return found
+
+
+@_with_furniture
+def _lettered(text: str) -> list[str]:
+    """Section III: "A. ..., B. ..." one paragraph each."""
+    parts = re.split(r"(?:(?<=[,.;] )|^)(?=[B-H]\. [A-Z])", text)
+    return [line for part in parts for line in (part.strip(), "")]
+
+
+def _appendices(body: str, furniture: re.Pattern[str]) -> list[str]:
+    titles = "|".join(re.escape(t) for t in APPENDIX_TITLES)
+    out: list[str] = []
+    for is_furniture, piece in _pieces(body, furniture):
+        if is_furniture:
+            out += ["", piece, ""]
+            continue
+        piece = re.sub(rf"(Appendix [A-Z]: (?:{titles}|[A-Z][\w/-]*(?: [A-Z][\w/-]*){{0,4}}))\s", r"\n\1\n", piece)
+        for part in piece.split("\n"):
+            if part.startswith("Appendix ") or not part.strip():
+                out += ["", part.strip(), ""]
+            elif re.match(r"^[A-Z][A-Za-z0-9/-]{1,12}: ", part) and "•" not in part:
+                entries = re.split(r"\s(?=[A-Z][A-Za-z0-9/-]{1,12}: )", part)
+                out += [line for entry in entries for line in (entry.strip(), "")]
+            else:
+                out += [*_bullets(part.strip()), ""]
+    return out
+
+
+def _table(header: list[str], rows: list[list[str]]) -> list[str]:
+    return ["\t".join(header), *("\t".join(row) for row in rows), ""]
+
+
+def _dosing(body: str, furniture: re.Pattern[str]) -> list[str]:
+    """The dosing table: its cells run together in this form, so each page's part is one row,
+    kept whole in the regimen column."""
+    columns = re.match(r"^((?:Drug Name )?Indication Dosing Regimen Maximum Dose)\s*", body)
+    header = columns.group(1).replace("Drug Name Indication", "Drug Name\tIndication") if columns else ""
+    header = header.replace(" Dosing Regimen", "\tDosing Regimen").replace(" Maximum Dose", "\tMaximum Dose")
+    out = [header] if header else []
+    rest = body[columns.end() :] if columns else body
+    for is_furniture, piece in _pieces(rest, furniture):
+        if is_furniture:
+            out += ["", piece, ""]
+            continue
+        piece = re.sub(rf"^{re.escape(columns.group(1))}\s*", "", piece) if columns else piece
+        out.append(f"\t{piece}\t" if header else piece)
+    return out + [""]
+
+
+@_with_furniture
+def _references(text: str) -> list[str]:
+    parts = re.split(r"(?:(?<=[.)] )|^)(?=\d{1,2}\. [A-Z])", text)
+    numbered = [part.strip() for part in parts if part.strip()]
+    return [line for part in numbered for line in (part, "")]
+
+
+def _coding(body: str, furniture: re.Pattern[str]) -> list[str]:
+    """The disclaimer, then each table: "<system> Codes<TAB>Description", one row per description."""
+    out: list[str] = []
+    for is_furniture, piece in _pieces(body, furniture):
+        if is_furniture:
+            out += ["", piece, ""]
+            continue
+        tables = re.split(r"\s*\b((?:HCPCS|CPT|ICD-10-CM|ICD-10-PCS|HCPSC) Codes?) Description\s*", piece)
+        if tables[0].strip():
+            out += [tables[0].strip(), ""]
+        for system, rows in zip(tables[1::2], tables[2::2]):
+            out += _table([system, "Description"], [["", d] for d in _descriptions(rows)])
+    return out
+
+
+def _descriptions(rows: str) -> list[str]:
+    """Code descriptions run together: each starts at "Injection," or at a capital after a unit."""
+    cuts = [0]
+    for match in re.finditer(rf"\s+(?=Injection,)|\b{UNIT},?\s+(?=[A-Z])", rows):
+        cut = match.start() if match.group(0)[0].isspace() else match.end()
+        if cut > cuts[-1]:
+            cuts.append(cut)
+    cuts.append(len(rows))
+    return [rows[a:b].strip() for a, b in zip(cuts, cuts[1:]) if rows[a:b].strip()]
+
+
+_LOG_ROW = re.compile(r"(.+?)\s(\d{2}\.\d{2}\.\d{2})(?:\s(\d{2}\.\d{2}))?(?=\s|$)")
+
+
+def _log(body: str, furniture: re.Pattern[str]) -> list[str]:
+    """The revision log: one TAB row per revision (description, Date, P&T). A page break inside a
+    row leaves its end after the break without dates: it continues the row before."""
+    heading = re.compile(HEADINGS[[n for n, _ in HEADINGS].index("log")][1])
+    rows: list[list[str]] = []
+    out: list[str] = []
+    for is_furniture, piece in _pieces(body, furniture):
+        if is_furniture:
+            out.append(piece)
+            continue
+        if heading.match(piece):
+            out.append(LOG_HEADER)
+            piece = heading.sub("", piece, count=1).strip()
+        last = 0
+        for match in _LOG_ROW.finditer(piece):
+            rows.append([match.group(1).strip(), match.group(2), match.group(3) or ""])
+            last = match.end()
+        if piece[last:].strip() and rows:
+            rows[-1][0] += " " + piece[last:].strip()
+    return _table([], rows)[1:] + [""] + [line for line in out for line in ("", line, "")]
+
+
+FORMATTERS: dict[str, Callable[[str, re.Pattern[str]], list[str]]] = {
+    "header": _header,
+    "fda": _fda,
+    "I": _criteria,
+    "II": _criteria,
+    "III": _lettered,
+    "IV": _appendices,
+    "V": _dosing,
+    "VII": _references,
+    "coding": _coding,
+    "log": _log,
+}
