@@ -116,6 +116,16 @@ def _not_covered_reason(connection: sqlite3.Connection, policy: sqlite3.Row, par
             " ORDER BY revision_date LIMIT 1",
             (params["policy"],),
         ).fetchone()
+        reconstructed = connection.execute(
+            "SELECT COUNT(*) FROM version WHERE policy_id = ? AND superseded_at IS NULL AND basis = 'reconstructed'",
+            (params["policy"],),
+        ).fetchone()[0]
+        if not reconstructed:
+            return (
+                f"{params['as_of']} is before {earliest}: the knowledge base holds only the version read from "
+                f"the document, in force from {earliest}; the revision log goes back to {first['label']} "
+                f"({first['revision_date']}), but no change data reconstructs the earlier versions"
+            )
         return (
             f"{params['as_of']} is before {earliest}, the earliest date any version of {params['policy']} "
             f"can be vouched for: the revision log starts with {first['label']} ({first['revision_date']}), "

@@ -82,10 +82,14 @@ def load(paths: tuple[Path, ...], db: str, rule: str) -> None:
             click.echo(
                 f"  {report.versions} versions; rows added {report.rows_added}, superseded {report.rows_superseded}"
             )
+            chars = report.characters
             click.echo(
-                f"  lines: {report.parsed_lines} parsed, {report.boilerplate_lines} boilerplate, "
-                f"{report.unparsed_lines} unparsed"
+                f"  {report.form} text; lines: {report.parsed_lines} parsed, {report.boilerplate_lines} boilerplate, "
+                f"{report.unparsed_lines} unparsed; characters: {chars['parsed']} parsed, {chars['boilerplate']} "
+                f"boilerplate, {chars['unparsed']} unparsed ({report.unparsed_share:.2%})"
             )
+            for block in report.unparsed:
+                click.echo(f"  unparsed, line {block.span}: {block.text[:100]!r}")
             for found in report.disagreements:
                 click.echo(
                     f"  document of {found.version} disagrees with the reconstruction: {found.kind} "

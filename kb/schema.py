@@ -29,10 +29,15 @@ class SourceDocument(SQLModel, table=True):
     path: str
     last_review: str
     text: str
+    text_form: str = Field(default="lines", description="lines, or flattened (one line; see loaders/flattened.py)")
+    reading: str | None = Field(default=None, description="The lines the parser read, for a flattened text")
     line_count: int
     parsed_lines: int
     boilerplate_lines: int
     unparsed_lines: int
+    parsed_chars: int = 0
+    boilerplate_chars: int = 0
+    unparsed_chars: int = 0
     loaded_at: str
 
 

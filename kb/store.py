@@ -11,7 +11,7 @@ import json
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from enum import Enum
 from pathlib import Path
@@ -21,7 +21,7 @@ from sqlmodel import SQLModel, create_engine
 
 from kb import schema
 from kb.dates import Month
-from kb.model import Criterion, PolicyDocument
+from kb.model import CoverageBlock, Criterion, PolicyDocument
 from kb.predicates import criterion_columns
 from revisions.timeline import Disagreement, Interval, Timeline, intervals
 
@@ -40,6 +40,15 @@ class LoadReport:
     boilerplate_lines: int
     unparsed_lines: int
     disagreements: tuple[Disagreement, ...] = ()
+    characters: dict[str, int] = field(default_factory=dict)
+    unparsed: tuple[CoverageBlock, ...] = ()
+    form: str = "lines"
+
+    @property
+    def unparsed_share(self) -> float:
+        """Unparsed characters as a share of all non-blank characters."""
+        total = sum(self.characters.values())
+        return self.characters.get("unparsed", 0) / total if total else 0.0
 
     @property
     def changed(self) -> bool:
@@ -223,6 +232,9 @@ def store_policy(
         len(timeline.versions),
         *counts,
         timeline.disagreements,
+        newest.character_counts(),
+        tuple(newest.unparsed),
+        newest.form,
     )
 
 
@@ -231,7 +243,7 @@ def line_counts(document: PolicyDocument) -> tuple[int, int, int]:
     by_status = {"boilerplate": 0, "unparsed": 0}
     for block in document.coverage:
         by_status[block.status] += block.text.count("\n") + 1
-    non_blank = sum(1 for line in document.text.splitlines() if line.strip())
+    non_blank = sum(1 for line in (document.reading or document.text).splitlines() if line.strip())
     return non_blank - by_status["boilerplate"] - by_status["unparsed"], by_status["boilerplate"], by_status["unparsed"]
 
 
@@ -239,19 +251,26 @@ def _store_document(connection: sqlite3.Connection, document: PolicyDocument, no
     if connection.execute("SELECT 1 FROM source_document WHERE sha256 = ?", (document.sha256,)).fetchone():
         return False
     parsed, boilerplate, unparsed = line_counts(document)
+    characters = document.character_counts()
     connection.execute(
-        "INSERT INTO source_document (sha256, policy_id, path, last_review, text, line_count, parsed_lines,"
-        " boilerplate_lines, unparsed_lines, loaded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO source_document (sha256, policy_id, path, last_review, text, text_form, reading, line_count,"
+        " parsed_lines, boilerplate_lines, unparsed_lines, parsed_chars, boilerplate_chars, unparsed_chars, loaded_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             document.sha256,
             document.policy_id,
             document.source,
             document.header.last_review.isoformat(),
             document.text,
+            document.form,
+            document.reading if document.form != "lines" else None,
             document.line_count,
             parsed,
             boilerplate,
             unparsed,
+            characters["parsed"],
+            characters["boilerplate"],
+            characters["unparsed"],
             now,
         ),
     )

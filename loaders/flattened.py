@@ -59,12 +59,13 @@ def repair_spacing(text: str) -> str:
     """Undo "a space after every period" where it splits one token: references, dates, decimals,
     abbreviations and URLs."""
     text = re.sub(r"\s+", " ", text).strip()
-    text = re.sub(r"\b([A-Z]{2,5})\. ([A-Z]{2,6})\. ([A-Z0-9]{1,6})\b", r"\1.\2.\3", text)
     text = re.sub(r"\b([A-Z]{3})\. ([A-Z]{2,5})\. ([A-Z]{2,6})\. ([A-Z0-9]{1,6})\b", r"\1.\2.\3.\4", text)
+    text = re.sub(r"\b([A-Z]{2,5})\. ([A-Z]{2,6})\. ([A-Z0-9]{1,6})\b", r"\1.\2.\3", text)
     text = re.sub(r"\b(\d{2})\. (\d{2})\. (\d{2})\b", r"\1.\2.\3", text)
-    text = re.sub(r"(?<=\d)\. (?=\d+(?!\d*\. ))", ".", text)
+    text = re.sub(r"(?<=\d)\. (?=\d+(?![\d.]))", ".", text)
     text = re.sub(r"\b([a-z])\. ([a-z])\.(?= ?,| )", r"\1.\2.", text)
     text = re.sub(r"\. ,", ".,", text)
+    text = re.sub(r"\bwww\. (?=[a-z0-9])", "www.", text)
     url = re.compile(r"((?:https?://|www\.)\S*?)\. (?=[a-z0-9/]{2,})")
     while url.search(text):
         text = url.sub(r"\1.", text)
@@ -248,7 +249,8 @@ def _criteria(body: str, furniture: re.Pattern[str]) -> list[str]:
     starts = _indications(body)
     for index, (start, heading_end) in enumerate(starts):
         stop = starts[index + 1][0] if index + 1 < len(starts) else len(body)
-        out += ["", body[start:heading_end].strip(), ""]
+        heading, *notes = _FOOTNOTE.sub(r"\n\1", body[start:heading_end].strip()).split("\n")
+        out += ["", heading.strip(), *(note.strip() for note in notes), ""]
         chunk = body[heading_end:stop]
         duration = re.search(r"Approval duration:?", chunk, re.IGNORECASE)
         items, tail = (chunk[: duration.start()], chunk[duration.start() :]) if duration else (chunk, "")
@@ -373,7 +375,12 @@ def _log(body: str, furniture: re.Pattern[str]) -> list[str]:
             piece = heading.sub("", piece, count=1).strip()
         last = 0
         for match in _LOG_ROW.finditer(piece):
-            rows.append([match.group(1).strip(), match.group(2), match.group(3) or ""])
+            description = match.group(1).strip()
+            continued = re.match(r"^([a-z].*?\.)\s+(?=[A-Z0-9])", description)
+            if continued and rows:  # a row's end the flattening put after its dates
+                rows[-1][0] += " " + continued.group(1)
+                description = description[continued.end() :]
+            rows.append([description, match.group(2), match.group(3) or ""])
             last = match.end()
         if piece[last:].strip() and rows:
             rows[-1][0] += " " + piece[last:].strip()
