@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import TypeVar
 
@@ -19,6 +20,7 @@ from kb.model import (
     Criterion,
     DosingRow,
     Drug,
+    Duration,
     Header,
     PolicyDocument,
     Record,
@@ -29,7 +31,7 @@ from kb.model import (
 from loaders.context import BOILERPLATE, ParseContext
 from loaders.criteria import bind_footnotes, parse_criteria, parse_tail, split_indications
 from loaders.crossrefs import cross_references
-from loaders.durations import lines_of_business_in
+from loaders.durations import NO_REAUTHORIZATION, lines_of_business_in
 from loaders.markup import html_cell_text, plain, strip_emphasis
 from loaders.sections import Section, joined, paragraphs, raw, split_sections, strip_page_headers, unbulleted
 from loaders.source import Line, SourceText, read_source, source_from_bytes
@@ -44,7 +46,9 @@ _ACCESSED = re.compile(r"Accessed\s+([A-Z][a-z]+\.? \d{1,2},\s*\d{4})", re.I)
 _TERM = re.compile(r"^([A-Za-z0-9/\-+ ]{1,40}?):\s+(.+)$")
 _APPENDIX = re.compile(r"^Appendix ([A-Z]):\s*(.*)$", re.I)
 _DEFINITION = re.compile(r"^\*?\s*([A-Za-z]+) \(([^)]+)\) is defined as", re.I)
-_NAVIGATION = re.compile(r"^\[.+\]\(#\)|^See \[?Important Reminder|^<!--.*-->$|^Coding Implications Revision Log$", re.I)
+_NAVIGATION = re.compile(
+    r"^\[.+\]\(#\)|^See \[?Important Reminder|^<!--.*-->$|^Coding Implications Revision Log$", re.I
+)
 
 
 def load_path(path: str | Path) -> PolicyDocument:
@@ -183,7 +187,12 @@ def parse_criteria_section(ctx: ParseContext, section: Section, lobs: tuple[str,
     for indication_heading, letter, title, body in split_indications(lines):
         criteria, tail = parse_criteria(ctx, section.name, letter, indication_heading, title, body)
         records += criteria
-        records += parse_tail(ctx, section.name, letter, tail, lobs)
+        durations = parse_tail(ctx, section.name, letter, tail, lobs)
+        if any(isinstance(c, Criterion) and c.text and NO_REAUTHORIZATION.search(c.text) for c in criteria):
+            durations = [
+                replace(d, reauthorization_permitted=False) if isinstance(d, Duration) else d for d in durations
+            ]
+        records += durations
         for criterion in criteria:
             if isinstance(criterion, Criterion) and criterion.text:
                 records += cross_references(criterion.item_id, criterion.text, criterion.provenance)

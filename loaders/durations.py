@@ -13,7 +13,7 @@ _PREFIX = re.compile(r"^(?P<lobs>[A-Za-z][A-Za-z/,& ]*?)\s*[–—:-]\s*(?P<rest
 _AMOUNT = re.compile(r"(\d+)\s*(month|week|day|year)s?", re.I)
 _RENEWAL = re.compile(r"or (?:to|until) the member[’']s renewal date,? whichever is longer", re.I)
 _CYCLES = re.compile(r"up to (\d+) cycles", re.I)
-_NO_REAUTH = re.compile(r"re-?authori[sz]ation is not permitted", re.I)
+NO_REAUTHORIZATION = re.compile(r"re-?authori[sz]ation is not permitted", re.I)
 _LOB_ALIASES = {"commercial": "Commercial", "him": "HIM", "marketplace": "HIM", "medicaid": "Medicaid"}
 
 
@@ -51,7 +51,7 @@ def parse_duration_line(
             weeks=weeks,
             rule=rule.group(0) if rule else None,
             cycle_cap=int(cycles.group(1)) if cycles else None,
-            reauthorization_permitted=not _NO_REAUTH.search(value),
+            reauthorization_permitted=not NO_REAUTHORIZATION.search(value),
             provenance=ctx.provenance(line.number),
         )
         for lob in (lobs or default_lobs or LINES_OF_BUSINESS)

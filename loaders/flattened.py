@@ -66,6 +66,7 @@ def repair_spacing(text: str) -> str:
     text = re.sub(r"\b([a-z])\. ([a-z])\.(?= ?,| )", r"\1.\2.", text)
     text = re.sub(r"\. ,", ".,", text)
     text = re.sub(r"\bwww\. (?=[a-z0-9])", "www.", text)
+    text = re.sub(r"(?<=[A-Za-z])\. (?=(?:gov|com|org|net|edu)\b)", ".", text)
     url = re.compile(r"((?:https?://|www\.)\S*?)\. (?=[a-z0-9/]{2,})")
     while url.search(text):
         text = url.sub(r"\1.", text)
@@ -160,7 +161,9 @@ def _header(body: str, furniture: re.Pattern[str]) -> list[str]:
         if is_furniture:
             out += [piece, ""]
             continue
-        piece = piece.replace(f"{NAVIGATION} ", f"\n{NAVIGATION}\n").replace(" See Important Reminder", "\nSee Important Reminder")
+        piece = piece.replace(f"{NAVIGATION} ", f"\n{NAVIGATION}\n").replace(
+            " See Important Reminder", "\nSee Important Reminder"
+        )
         piece = re.sub(rf"\s*{HEADER_FIELDS}", "\n", piece)
         out += [line.strip() for line in piece.split("\n")] + [""]
     return out
@@ -324,11 +327,22 @@ def _dosing(body: str, furniture: re.Pattern[str]) -> list[str]:
     return out + [""]
 
 
-@_with_furniture
-def _references(text: str) -> list[str]:
-    parts = re.split(r"(?:(?<=[.)] )|^)(?=\d{1,2}\. [A-Z])", text)
-    numbered = [part.strip() for part in parts if part.strip()]
-    return [line for part in numbered for line in (part, "")]
+def _references(body: str, furniture: re.Pattern[str]) -> list[str]:
+    """The numbered references, one paragraph each: "N. " starts one only where N is the next number."""
+    out: list[str] = []
+    expected = 1
+    for is_furniture, piece in _pieces(body, furniture):
+        if is_furniture:
+            out += ["", piece, ""]
+            continue
+        cuts = [0]
+        for match in re.finditer(r"(?:(?<=\s)|^)(\d{1,2})\. (?=[A-Z])", piece):
+            if int(match.group(1)) == expected:
+                cuts.append(match.start())
+                expected += 1
+        cuts.append(len(piece))
+        out += [line for a, b in zip(cuts, cuts[1:]) if piece[a:b].strip() for line in (piece[a:b].strip(), "")]
+    return out
 
 
 def _coding(body: str, furniture: re.Pattern[str]) -> list[str]:

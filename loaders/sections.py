@@ -23,7 +23,9 @@ SECTION_HEADINGS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("log", re.compile(r"^Reviews, Revisions,? and Approvals", re.I)),
     ("reminder", re.compile(r"^Important Reminder$", re.I)),
 )
-_PAGE_FURNITURE = re.compile(r"^(?:CLINICAL POLICY|(?:CLINICAL POLICY .{1,120} )?Page \d+ of \d+(?: CLINICAL POLICY .{1,120})?)$")
+_PAGE_FURNITURE = re.compile(
+    r"^(?:CLINICAL POLICY|(?:CLINICAL POLICY .{1,120} )?Page \d+ of \d+(?: CLINICAL POLICY .{1,120})?)$"
+)
 """A page header or footer on a line of its own; the flattened form keeps "Page N of M" beside it."""
 _BULLET = re.compile(r"^\s*(?:[-•*]\s+|\d+\.\s)")
 
