@@ -340,7 +340,7 @@ def approval_duration(answer: Answer, criteria_set: dict[str, Any], request: Req
     else:
         result["note"] = "the duration is unknown in this version" if row["text"] is None else "no length in the text"
         return result
-    if row["rule"] and "renewal date" in row["rule"]:
+    if row["rule"] and "renewal" in row["rule"]:
         renewal = request.fact("renewal_date")
         if renewal is None:
             note = "; ".join(

@@ -40,7 +40,7 @@ from loaders.tables import read_table
 T = TypeVar("T")
 _TITLE = re.compile(r"^\**Clinical Policy:\s*(.+?)\**$", re.I)
 _FIELD = re.compile(r"^\**(Reference Number|Effective Date|Last Review Date|Line of Business)\**:\s*(.*)$", re.I)
-_DRUG = re.compile(r"([^(),]+?)\s*\(([^)]+)\)")
+_DRUG = re.compile(r"(.+?)\s*\(([^)]+)\)")
 _URL = re.compile(r"Available at:?\s*<?(\S+?)>?\.?(?=\s|$)", re.I)
 _ACCESSED = re.compile(r"Accessed\s+([A-Z][a-z]+\.? \d{1,2},\s*\d{4})", re.I)
 _TERM = re.compile(r"^([A-Za-z0-9/\-+ ]{1,40}?):\s+(.+)$")
@@ -125,7 +125,9 @@ def parse_header(ctx: ParseContext) -> Header:
     lob_text = fields["line of business"].text.split(":", 1)[1] if "line of business" in fields else ""
     lobs = lines_of_business_in(lob_text) or LINES_OF_BUSINESS
     drugs = tuple(
-        Drug(g.strip(), tuple(b.strip() for b in re.split(r",| and ", brands))) for g, brands in _DRUG.findall(title)
+        Drug(match.group(1).strip(), tuple(b.strip() for b in re.split(r",| and ", match.group(2))))
+        for part in re.split(r"(?<=\)),\s*", title)
+        if (match := _DRUG.fullmatch(part.strip()))
     ) or (Drug(title, ()),)
     return Header(title, reference, drugs, effective, last_review, lobs)
 

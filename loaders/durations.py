@@ -11,7 +11,7 @@ from loaders.source import Line
 
 _PREFIX = re.compile(r"^(?P<lobs>[A-Za-z][A-Za-z/,& ]*?)\s*[–—:-]\s*(?P<rest>.+)$")
 _AMOUNT = re.compile(r"(\d+)\s*(month|week|day|year)s?", re.I)
-_RENEWAL = re.compile(r"or (?:to|until) the member[’']s renewal date,? whichever is longer", re.I)
+_RENEWAL = re.compile(r"or (?:(?:to|until) )?(?:the )?member[’']s renewal (?:date|period),? whichever is longer", re.I)
 _CYCLES = re.compile(r"up to (\d+) cycles", re.I)
 NO_REAUTHORIZATION = re.compile(r"re-?authori[sz]ation is not permitted", re.I)
 _LOB_ALIASES = {"commercial": "Commercial", "him": "HIM", "marketplace": "HIM", "medicaid": "Medicaid"}
@@ -35,7 +35,8 @@ def parse_duration_line(
     if prefix:
         lobs = lines_of_business_in(prefix.group("lobs"))
     value = prefix.group("rest").strip() if prefix and lobs else text
-    amount = _AMOUNT.search(value)
+    amounts = {(a.group(1), a.group(2).lower()) for a in _AMOUNT.finditer(value)}
+    amount = _AMOUNT.search(value) if len(amounts) == 1 else None  # "3 months for X or 6 months for Y": no one length
     unit = amount.group(2).lower() if amount else None
     months = int(amount.group(1)) * (12 if unit == "year" else 1) if amount and unit in ("month", "year") else None
     weeks = int(amount.group(1)) if amount and unit == "week" else None

@@ -322,7 +322,9 @@ def _dosing(body: str, furniture: re.Pattern[str]) -> list[str]:
         if is_furniture:
             out += ["", piece, ""]
             continue
-        piece = re.sub(rf"^{re.escape(columns.group(1))}\s*", "", piece) if columns else piece
+        if columns and piece.startswith(columns.group(1)):  # the header again after a page break
+            out.append(header)
+            piece = piece[len(columns.group(1)) :].strip()
         out.append(f"\t{piece}\t" if header else piece)
     return out + [""]
 
