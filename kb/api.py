@@ -7,13 +7,15 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from bisect import bisect_right
-from collections.abc import Iterable, Iterator
-from dataclasses import replace
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from kb.asof import FOREVER, Answer, as_of, rule_dependent
 from kb.audit import audit_diff
@@ -23,13 +25,14 @@ from kb.diff import Diff, diff_answers
 from kb.errors import UnknownPolicy, UnknownVersion
 from kb.evaluate import Decision, RuleSet, evaluate
 from kb.facts import Request
-from kb.model import PolicyDocument
-from kb.store import LoadReport, connect, store_policy, transaction
-from loaders.centene import load_path, load_text
-from revisions.changes import ChangeSet, load_changesets
+from kb.store import LoadReport, Plan, connect, store_policy, transaction
+from loaders.centene import load_path, load_text, policy_id_of
+from revisions.changes import load_changesets
 from revisions.log import DEFAULT_RULE, RULES
 from revisions.timeline import build_timeline
 
+T = TypeVar("T")
+R = TypeVar("R")
 DATA = Path(__file__).parent / "data"
 BUNDLED_POLICIES = DATA / "policies"
 BUNDLED_CHANGES = DATA / "changes"
@@ -37,6 +40,39 @@ BUNDLED_CHANGES = DATA / "changes"
 
 def bundled_policy_paths() -> list[Path]:
     return sorted(BUNDLED_POLICIES.glob("*.txt"))
+
+
+@dataclass(frozen=True)
+class PolicyJob:
+    """One policy of a load: its new files, the documents already stored, where its change data is."""
+
+    policy_id: str
+    paths: tuple[Path, ...]
+    stored: tuple[tuple[str, str, str], ...]
+    changes: Path
+    rule: str
+
+
+def plan_policy(job: PolicyJob) -> Plan:
+    """Parse a policy's documents and build its timeline and rows (pure: runs in a worker process)."""
+    new = [load_path(path) for path in job.paths]
+    fresh = {document.sha256 for document in new}
+    known = [load_text(path, text) for sha256, path, text in job.stored if sha256 not in fresh]
+    every = sorted(
+        [*known, *new], key=lambda d: (d.header.last_review, d.revision_log[-1].date if d.revision_log else date.min)
+    )
+    folder = job.changes / job.policy_id
+    changesets = load_changesets(folder) if folder.is_dir() else []
+    return Plan.of(every, build_timeline(every, changesets, job.rule))
+
+
+def _parallel(function: Callable[[T], R], items: list[T], workers: int) -> Iterator[R]:
+    """``map`` in ``workers`` processes, in order; in this process for a few items."""
+    if workers <= 1 or len(items) < 32:
+        yield from map(function, items)
+        return
+    with ProcessPoolExecutor(workers) as pool:
+        yield from pool.map(function, items, chunksize=max(1, len(items) // (workers * 16)))
 
 
 class KnowledgeBase:
@@ -71,38 +107,35 @@ class KnowledgeBase:
             self._connection.close()
             self._connection = None
 
-    def changesets(self, policy_id: str) -> list[ChangeSet]:
-        folder = self.changes / policy_id
-        return load_changesets(folder) if folder.is_dir() else []
+    def load(
+        self, paths: Iterable[str | Path] | None = None, now: datetime | None = None, workers: int | None = None
+    ) -> list[LoadReport]:
+        """Parse and store every file in one transaction: nothing is stored if any fails.
 
-    def load(self, paths: Iterable[str | Path] | None = None, now: datetime | None = None) -> list[LoadReport]:
-        """Parse every file, then store them all in one transaction (nothing stored if any fails)."""
-        documents = [load_path(path) for path in (paths or bundled_policy_paths())]
-        by_policy: dict[str, list[PolicyDocument]] = {}
-        for document in documents:
-            by_policy.setdefault(document.policy_id, []).append(document)
+        Each policy's documents are parsed and its timeline built in ``workers`` processes
+        (default: one per CPU); the parent writes the plans as they arrive.
+        """
+        paths = [Path(path) for path in (paths or bundled_policy_paths())]
+        workers = workers or os.cpu_count() or 1
+        groups: dict[str, list[Path]] = {}
+        for path, policy_id in zip(paths, _parallel(policy_id_of, paths, workers)):
+            groups.setdefault(policy_id, []).append(path)
+        jobs = [
+            PolicyJob(policy_id, tuple(group), self._stored_texts(policy_id), self.changes, self.rule)
+            for policy_id, group in groups.items()
+        ]
         stamp = (now or utc_now()).isoformat()
-        plans = []
-        for policy_id, new_documents in by_policy.items():
-            known = self._stored_documents(policy_id, {d.sha256 for d in new_documents})
-            every = sorted(
-                [*known, *new_documents],
-                key=lambda d: (d.header.last_review, d.revision_log[-1].date if d.revision_log else date.min),
-            )
-            plans.append((every, build_timeline(every, self.changesets(policy_id), self.rule)))
         for cache in (self._rules, self._windows, self._pending_windows):
             cache.clear()
         with transaction(self.connection):
-            reports = [store_policy(self.connection, every, timeline, stamp) for every, timeline in plans]
-        return [replace(report, source=", ".join(d.source for d in by_policy[report.policy_id])) for report in reports]
+            reports = [store_policy(self.connection, plan, stamp) for plan in _parallel(plan_policy, jobs, workers)]
+        return [replace(report, source=", ".join(map(str, groups[report.policy_id]))) for report in reports]
 
-    def _stored_documents(self, policy_id: str, skip: set[str]) -> list[PolicyDocument]:
-        if not self.path.exists():
-            return []
+    def _stored_texts(self, policy_id: str) -> tuple[tuple[str, str, str], ...]:
         rows = self.connection.execute(
             "SELECT sha256, path, text FROM source_document WHERE policy_id = ?", (policy_id,)
         ).fetchall()
-        return [load_text(row["path"], row["text"]) for row in rows if row["sha256"] not in skip]
+        return tuple((row["sha256"], row["path"], row["text"]) for row in rows)
 
     def policies(self) -> list[dict[str, Any]]:
         rows = self.connection.execute(

@@ -4,7 +4,20 @@ from __future__ import annotations
 
 
 class KBError(Exception):
-    """Base of every error the project raises on purpose."""
+    """Base of every error the project raises on purpose.
+
+    Subclasses take their fields as arguments; ``__reduce__`` gives them back so that an error
+    raised in a worker process of a parallel load arrives whole in the parent.
+    """
+
+    def __reduce__(self) -> tuple[type, tuple[object, ...], dict[str, object]]:
+        return (_rebuild, (type(self), str(self)), self.__dict__)
+
+
+def _rebuild(kind: type[KBError], message: str) -> KBError:
+    error = Exception.__new__(kind)
+    Exception.__init__(error, message)
+    return error
 
 
 class DateFormatError(KBError, ValueError):

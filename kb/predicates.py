@@ -15,7 +15,7 @@ import json
 import re
 import tomllib
 from collections.abc import Callable
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -206,8 +206,10 @@ def facts_of(predicate: Predicate) -> list[str]:
     return list(dict.fromkeys(name for p in nested for name in facts_of(p)))
 
 
+@lru_cache(maxsize=1 << 16)
 def criterion_columns(policy_id: str, text: str | None, footnote: str | None) -> dict[str, str | None]:
-    """The stored predicate columns of a criterion row: its predicate, the rule, its footnote's."""
+    """The stored predicate columns of a criterion row: its predicate, the rule, its footnote's
+    (cached: the same texts recur across versions and policies; callers copy, never change, it)."""
     predicate, rule = predicate_for(policy_id, text)
     return {
         "predicate": json.dumps(predicate, ensure_ascii=False),

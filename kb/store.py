@@ -199,10 +199,22 @@ def reconcile(
     return added, superseded
 
 
-def store_policy(
-    connection: sqlite3.Connection, documents: list[PolicyDocument], timeline: Timeline, now: str
-) -> LoadReport:
+@dataclass
+class Plan:
+    """What a load will write for one policy, computed without the database (in any process)."""
+
+    documents: list[PolicyDocument]
+    timeline: Timeline
+    rows: dict[str, list[dict[str, Any]]]
+
+    @classmethod
+    def of(cls, documents: list[PolicyDocument], timeline: Timeline) -> Plan:
+        return cls(documents, timeline, timeline_rows(timeline))
+
+
+def store_policy(connection: sqlite3.Connection, plan: Plan, now: str) -> LoadReport:
     """Write a policy's documents and timeline (the caller holds the load's one transaction)."""
+    documents, timeline = plan.documents, plan.timeline
     newest = documents[-1]
     header = newest.header
     new_document = False
@@ -221,7 +233,7 @@ def store_policy(
             sql_value(timeline.earliest),
         ),
     )
-    added, superseded = reconcile(connection, header.reference_number, timeline_rows(timeline), now)
+    added, superseded = reconcile(connection, header.reference_number, plan.rows, now)
     counts = line_counts(newest)
     return LoadReport(
         header.reference_number,

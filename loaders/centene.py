@@ -56,6 +56,11 @@ def load_path(path: str | Path) -> PolicyDocument:
     return parse_source(read_source(path))
 
 
+def policy_id_of(path: str | Path) -> str:
+    """A file's reference number, read from its header alone."""
+    return parse_header(ParseContext(read_source(path))).reference_number
+
+
 def load_text(name: str, text: str) -> PolicyDocument:
     """Parse policy text given in memory (``name`` stands for the file in errors)."""
     return parse_source(source_from_bytes(name, text.encode("utf-8")))
