@@ -248,3 +248,174 @@ def _amount(value: float, unit: str) -> str:
     if unit == "MB":
         return f"{value:,.1f} MB"
     return f"{value:,.0f} {unit}"
+
+
+CANNED_PARAMETERS = {
+    "criteria_in_force": {"as_of": "2025-12-01"},
+    "durations_in_force": {"as_of": "2025-12-01"},
+    "codes_in_force": {"as_of": "2025-12-01"},
+    "cross_references_in_force": {"as_of": "2025-12-01"},
+    "version_timeline": {},
+    "revision_log": {},
+    "changes_between": {"from": "2024-08-01", "to": "2025-12-01"},
+}
+
+
+def scale_figures(folder: Path, policies: int, versions: int, runs: int) -> list[Figure]:
+    """Figures on a synthetic knowledge base of ``policies`` x ``versions`` built in ``folder``."""
+    from kb.synthetic import generate
+
+    label = f"[{policies:,} x {versions}]"
+    rss_before = _peak_rss_mb()
+    paths = generate(folder, policies, versions)
+    sample = paths[: min(len(paths), 200)]
+    figures = [
+        rate(
+            f"{label} parse (documents/s)",
+            lambda: sum(1 for p in sample if load_path(p)),
+            "read + split lines",
+            lambda: sum(1 for p in sample if p.read_text(encoding="utf-8").splitlines()),
+            repeats=1,
+        ),
+    ]
+    database = folder / "kb.sqlite"
+    with KnowledgeBase(database, changes=folder / "changes") as kb:
+        start = time.perf_counter()
+        reports = kb.load(paths)
+        seconds = time.perf_counter() - start
+        rows = sum(r.rows_added for r in reports)
+        figures.append(
+            Figure(
+                f"{label} load (rows/s; {seconds:.1f} s in all)",
+                rows / seconds,
+                "/s",
+                "raw sqlite-utils insert of the same rows",
+                _raw_insert_rate(kb, folder / "raw.sqlite"),
+            )
+        )
+        policy_ids = [r.policy_id for r in reports]
+        pick = random.Random(7)
+        asks = [(pick.choice(policy_ids), pick.choice(DATES)) for _ in range(runs)]
+        plain_sql = "SELECT * FROM criterion WHERE policy_id = ? AND valid_from <= ? AND superseded_at IS NULL"
+        plain = lambda i: kb.connection.execute(plain_sql, asks[i]).fetchall()  # noqa: E731
+        figures.append(
+            latency(
+                f"{label} as-of lookup, one policy",
+                lambda i: kb.as_of(*asks[i]),
+                "plain indexed SELECT of criterion rows",
+                plain,
+                runs,
+            )
+        )
+        diffs = max(runs // 4, 20)
+        figures.append(
+            latency(
+                f"{label} one diff",
+                lambda i: kb.diff(asks[i][0], "2024-08-01", "2025-12-01", audit=False),
+                "the two as-of lookups it needs",
+                lambda i: (kb.as_of(asks[i][0], "2024-08-01"), kb.as_of(asks[i][0], "2025-12-01")),
+                diffs,
+            )
+        )
+        start = time.perf_counter()
+        every = kb.diff_all("2024-08-01", "2025-12-01")
+        all_seconds = time.perf_counter() - start
+        start = time.perf_counter()
+        for policy in policy_ids:
+            kb.as_of(policy, "2024-08-01"), kb.as_of(policy, "2025-12-01")
+        figures.append(
+            Figure(
+                f"{label} kb diff --all ({len(every):,} policies)",
+                all_seconds,
+                "s",
+                "as-of of every policy on both dates",
+                time.perf_counter() - start,
+            )
+        )
+    figures += canned_query_figures(database, policy_ids, label, max(runs // 10, 20))
+    raw_size = (folder / "raw.sqlite").stat().st_size / 1e6
+    figures.append(
+        Figure(
+            f"{label} knowledge-base file size",
+            database.stat().st_size / 1e6,
+            "MB",
+            "the same rows inserted raw",
+            raw_size,
+        )
+    )
+    figures.append(
+        Figure(f"{label} peak memory (parent + workers)", _peak_rss_mb(), "MB", "before building it", rss_before)
+    )
+    return figures
+
+
+def _raw_insert_rate(kb: KnowledgeBase, path: Path) -> float:
+    """Rows/s of sqlite-utils inserting the loaded rows, as they are, into an empty file."""
+    import sqlite_utils
+
+    tables = {
+        table: [dict(row) for row in kb.connection.execute(f"SELECT * FROM {table}")]
+        for table in (
+            "criterion",
+            "duration",
+            "cross_reference",
+            "statement",
+            "code",
+            "reference",
+            "dosing",
+            "unknown",
+            "version",
+            "revision",
+            "change_clause",
+        )
+    }
+    path.unlink(missing_ok=True)
+    raw = sqlite_utils.Database(path)
+    start = time.perf_counter()
+    with raw.conn:
+        for table, rows in tables.items():
+            raw[table].insert_all(rows, batch_size=1000)
+    return sum(map(len, tables.values())) / (time.perf_counter() - start)
+
+
+def canned_query_figures(database: Path, policy_ids: list[str], label: str, runs: int) -> list[Figure]:
+    """Each canned query through Datasette's own client, beside its SQL run directly."""
+    import asyncio
+    import sqlite3
+
+    from datasette.app import Datasette
+
+    metadata = json.loads((Path(__file__).resolve().parents[1] / "datasette_metadata.json").read_text(encoding="utf-8"))
+    queries = metadata["databases"]["kb"]["queries"]
+    site = Datasette(immutables=[str(database)], metadata=metadata)
+    direct = sqlite3.connect(f"{database.resolve().as_uri()}?immutable=1", uri=True)
+    pick = random.Random(11)
+    loop = asyncio.new_event_loop()
+    loop.run_until_complete(site.invoke_startup())
+    figures = []
+    for name, fixed in CANNED_PARAMETERS.items():
+        params = [{"policy": pick.choice(policy_ids), "known_at": "", **fixed} for _ in range(runs)]
+        sql = queries[name]["sql"]
+        used = [{k: v for k, v in p.items() if f":{k}" in sql} for p in params]
+
+        def through_datasette(i: int, name: str = name, used: list[dict[str, str]] = used) -> object:
+            query = "&".join(f"{k}={v}" for k, v in used[i].items())
+            return loop.run_until_complete(site.client.get(f"/kb/{name}.json?{query}&_shape=array"))
+
+        def directly(i: int, sql: str = sql, used: list[dict[str, str]] = used) -> object:
+            return direct.execute(sql, used[i]).fetchall()
+
+        figures.append(
+            latency(f"{label} canned query {name}", through_datasette, "its SQL, run directly", directly, runs)
+        )
+    loop.close()
+    direct.close()
+    return figures
+
+
+def _peak_rss_mb() -> float:
+    import resource
+
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    workers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return (own + workers) / 1024

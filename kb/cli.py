@@ -419,10 +419,23 @@ def impact(policy: str, before: str, after: str, requests_file: Path, db: str, a
 
 
 @cli.command()
-@click.option("--quick", is_flag=True, help="Fewer runs (for CI: a few seconds).")
-@click.option("--runs", default=2000, show_default=True, help="Timed runs per figure.")
-def bench(quick: bool, runs: int) -> None:
-    """Measure parse and as-of speed, each beside a baseline timed in the same run."""
-    from kb.bench import bundled_figures, table
+@click.option("--quick", is_flag=True, help="A small run for CI: 100 policies, fewer repeats (under a minute).")
+@click.option("--runs", default=2000, show_default=True, help="Timed runs per latency figure.")
+@click.option("--sizes", default="1000,10000", show_default=True, help="Synthetic knowledge-base sizes (policies).")
+@click.option("--versions", default=7, show_default=True, help="Versions per synthetic policy.")
+@click.option("--keep", type=click.Path(file_okay=False, path_type=Path), help="Build the synthetic corpora here.")
+def bench(quick: bool, runs: int, sizes: str, versions: int, keep: Path | None) -> None:
+    """Figures for the bundled policy and a synthetic payer-scale knowledge base, each beside a
+    baseline measured in the same run (see README, Performance)."""
+    import tempfile
 
-    click.echo(table(bundled_figures(200 if quick else runs)))
+    from kb.bench import bundled_figures, scale_figures, table
+
+    runs = 200 if quick else runs
+    counts = [100] if quick else [int(size) for size in sizes.split(",")]
+    figures = bundled_figures(runs)
+    with tempfile.TemporaryDirectory() as scratch:
+        for count in counts:
+            folder = (keep or Path(scratch)) / f"synthetic-{count}x{versions}"
+            figures += scale_figures(folder, count, versions, runs)
+    click.echo(table(figures))
