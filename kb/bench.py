@@ -353,29 +353,31 @@ def _raw_insert_rate(kb: KnowledgeBase, path: Path) -> float:
     """Rows/s of sqlite-utils inserting the loaded rows, as they are, into an empty file."""
     import sqlite_utils
 
-    tables = {
-        table: [dict(row) for row in kb.connection.execute(f"SELECT * FROM {table}")]
-        for table in (
-            "criterion",
-            "duration",
-            "cross_reference",
-            "statement",
-            "code",
-            "reference",
-            "dosing",
-            "unknown",
-            "version",
-            "revision",
-            "change_clause",
-        )
-    }
     path.unlink(missing_ok=True)
     raw = sqlite_utils.Database(path)
-    start = time.perf_counter()
-    with raw.conn:
-        for table, rows in tables.items():
-            raw[table].insert_all(rows, batch_size=1000)
-    return sum(map(len, tables.values())) / (time.perf_counter() - start)
+    count = 0
+    elapsed = 0.0
+    for table in (
+        "criterion",
+        "duration",
+        "cross_reference",
+        "statement",
+        "code",
+        "reference",
+        "dosing",
+        "unknown",
+        "version",
+        "revision",
+        "change_clause",
+    ):
+        cursor = kb.connection.execute(f"SELECT * FROM {table}")
+        while batch := [dict(row) for row in cursor.fetchmany(20_000)]:
+            start = time.perf_counter()
+            with raw.conn:
+                raw[table].insert_all(batch, batch_size=1000)
+            elapsed += time.perf_counter() - start
+            count += len(batch)
+    return count / elapsed
 
 
 def canned_query_figures(database: Path, policy_ids: list[str], label: str, runs: int) -> list[Figure]:
