@@ -227,11 +227,13 @@ def diff(
 
 
 def _write(rendered: str | bytes, output: Path | None) -> None:
+    """To the terminal, or to a file; a .csv file starts with a byte-order mark so that
+    spreadsheets read it as UTF-8 (≥, ’ ...)."""
     if output is not None:
         if isinstance(rendered, bytes):
             output.write_bytes(rendered)
         else:
-            output.write_text(rendered, encoding="utf-8")
+            output.write_text(rendered, encoding="utf-8-sig" if output.suffix.lower() == ".csv" else "utf-8")
         click.echo(f"wrote {output}", err=True)
     elif isinstance(rendered, bytes):
         raise click.UsageError("this format is binary: give -o FILE")

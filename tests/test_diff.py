@@ -154,6 +154,14 @@ def test_csv_and_markdown_and_html(run):
     assert text.startswith("CP.PHAR.359: V2024-05 (2024-08-01) -> V2025-11 (2025-12-01)")
 
 
+def test_csv_files_open_in_a_spreadsheet_as_utf8(run, tmp_path):
+    run("diff", POLICY, "2024-08-01", "2025-12-01", "--format", "csv", "-o", str(tmp_path / "diff.csv"))
+    data = (tmp_path / "diff.csv").read_bytes()
+    assert data.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"))))
+    assert rows[0]["policy"] == POLICY and any("≥" in r["summary"] for r in rows)
+
+
 def test_exports(run, tmp_path):
     rows = list(csv.DictReader(io.StringIO(run("export", POLICY, "--as-of", "2024-08-01"))))
     option = next(r for r in rows if r["key"] == "I.A.5.ph-negative.age")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 import tempfile
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -112,35 +113,38 @@ def _page(body: str, status: int = 200) -> Response:
 def _problem(message: str) -> Response:
     return _page(
         f"<!DOCTYPE html><title>policy-as-data</title><p><strong>{escape(message)}</strong></p>"
-        '<p><a href="/kb">back to the knowledge base</a></p>',
+        '<p><a href="/">back to the knowledge base</a></p>',
         status=400,
     )
 
 
-async def diff_page(datasette: Any, request: Any) -> Response:
-    """/-/kb/diff?policy=P&from=D&to=D: the html redline of the diff issue."""
-    args = request.args
-    problems = parameter_problems(":policy :from :to", dict(args))
+async def _page_of(
+    datasette: Any, request: Any, parameters: str, render: Callable[[KnowledgeBase, dict[str, str]], str]
+) -> Response:
+    """A plugin page: its parameters checked, then rendered from the knowledge base, or the problem."""
+    args = dict(request.args)
+    problems = parameter_problems(parameters, args)
     if problems:
         return _problem(" ".join(problems))
     with _knowledge_base(datasette) as kb:
         try:
-            return _page(diff_html([kb.diff(args["policy"], args["from"], args["to"])]))
+            return _page(render(kb, args))
         except KBError as error:
             return _problem(str(error))
+
+
+async def diff_page(datasette: Any, request: Any) -> Response:
+    """/-/kb/diff?policy=P&from=D&to=D: the html redline of the diff issue."""
+    return await _page_of(
+        datasette, request, ":policy :from :to", lambda kb, a: diff_html([kb.diff(a["policy"], a["from"], a["to"])])
+    )
 
 
 async def policy_page(datasette: Any, request: Any) -> Response:
     """/-/kb/policy?policy=P&as_of=D: the whole policy as it read, reconstructed parts marked."""
-    args = request.args
-    problems = parameter_problems(":policy :as_of", dict(args))
-    if problems:
-        return _problem(" ".join(problems))
-    with _knowledge_base(datasette) as kb:
-        try:
-            return _page(export_html(kb.as_of(args["policy"], args["as_of"])))
-        except KBError as error:
-            return _problem(str(error))
+    return await _page_of(
+        datasette, request, ":policy :as_of", lambda kb, a: export_html(kb.as_of(a["policy"], a["as_of"]))
+    )
 
 
 @hookimpl
