@@ -192,9 +192,10 @@ class KnowledgeBase:
             result.audit = audit_diff(self.connection, result)
         return result
 
-    def diff_all(self, before: date | str, after: date | str, audit: bool = False) -> list[Diff]:
-        """The diff of every policy in the knowledge base between two dates."""
-        return [self.diff(row["policy_id"], before, after, audit) for row in self.policies()]
+    def diff_all(self, before: date | str, after: date | str, audit: bool = False) -> Iterator[Diff]:
+        """The diff of every policy in the knowledge base between two dates, one policy at a time."""
+        for row in self.policies():
+            yield self.diff(row["policy_id"], before, after, audit)
 
     def rules(self, policy_id: str, when: date | str, known_at: str | None = None) -> RuleSet:
         """The executable rules in force on ``when``: one RuleSet per version, cached until the next load."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from functools import wraps
 from pathlib import Path
 from typing import Any
@@ -18,6 +18,7 @@ import click
 from rich.progress import Progress
 
 from kb.api import KnowledgeBase
+from kb.diff import Diff
 from kb.errors import KBError
 from kb.export import EXPORTS
 from kb.facts import FACTS, Request, RequestError
@@ -205,25 +206,31 @@ def diff(
     policy, before, after = (None, *arguments) if every_policy else arguments
     with KnowledgeBase(db) as kb:
         diffs = (
-            kb.diff_all(before, after, not no_audit) if every_policy else [kb.diff(policy, before, after, not no_audit)]
+            kb.diff_all(before, after, not no_audit)
+            if policy is None
+            else [kb.diff(policy, before, after, not no_audit)]
         )
+        rendered = _render_diffs(diffs, fmt, all_changes, output, single=policy is not None)
+    _write(rendered, output)
+
+
+def _render_diffs(diffs: Iterable[Diff], fmt: str, everything: bool, output: Path | None, single: bool) -> str:
+    """The diffs in one format; a stream of diffs (``--all``) is rendered one policy at a time."""
     if fmt == "text":
         colour = output is None and sys.stdout.isatty()
 
         def style(role: str, text: str) -> str:
             return click.style(text, **DIFF_COLOURS[role]) if colour and role in DIFF_COLOURS else plain(role, text)
 
-        rendered = "\n\n".join(diff_text(d, all_changes, style) for d in diffs)
-    elif fmt == "markdown":
-        rendered = "\n".join(diff_markdown(d, all_changes) for d in diffs)
-    elif fmt == "json":
-        data = [d.to_json(all_changes) for d in diffs]
-        rendered = json.dumps(data if every_policy else data[0], indent=2, ensure_ascii=False, default=str)
-    elif fmt == "csv":
-        rendered = diff_csv(diffs, all_changes)
-    else:
-        rendered = diff_html(diffs, all_changes)
-    _write(rendered, output)
+        return "\n\n".join(diff_text(d, everything, style) for d in diffs)
+    if fmt == "markdown":
+        return "\n".join(diff_markdown(d, everything) for d in diffs)
+    if fmt == "json":
+        data = [d.to_json(everything) for d in diffs]
+        return json.dumps(data[0] if single else data, indent=2, ensure_ascii=False, default=str)
+    if fmt == "csv":
+        return diff_csv(diffs, everything)
+    return diff_html(list(diffs), everything)
 
 
 def _write(rendered: str | bytes, output: Path | None) -> None:

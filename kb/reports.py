@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -180,7 +180,7 @@ def to_csv(rows: list[dict[str, Any]], columns: tuple[str, ...] | list[str]) -> 
     return buffer.getvalue()
 
 
-def diff_csv(diffs: list[Diff], everything: bool = False) -> str:
+def diff_csv(diffs: Iterable[Diff], everything: bool = False) -> str:
     return to_csv([row for diff in diffs for row in diff_rows(diff, everything)], CSV_COLUMNS)
 
 

@@ -33,3 +33,33 @@ def test_pure_stages_import_only_the_model():
 def test_revisions_do_not_import_loaders():
     for path in (ROOT / "revisions").glob("*.py"):
         assert not any(m.startswith("loaders") for m in _imports(path)), path.name
+
+
+def _module(path: Path) -> str:
+    parts = path.relative_to(ROOT).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def test_no_import_cycles():
+    modules = {_module(p): p for package in ("kb", "loaders", "revisions") for p in (ROOT / package).rglob("*.py")}
+    graph = {name: {m for m in _imports(path) if m in modules and m != name} for name, path in modules.items()}
+    state: dict[str, str] = {}
+
+    def visit(name: str, trail: list[str]) -> None:
+        state[name] = "open"
+        for target in graph[name]:
+            assert state.get(target) != "open", f"import cycle: {' -> '.join([*trail, name, target])}"
+            if target not in state:
+                visit(target, [*trail, name])
+        state[name] = "done"
+
+    for name in graph:
+        if name not in state:
+            visit(name, [])
+
+
+def test_queries_do_not_import_surfaces():
+    surfaces = {"kb.cli", "kb.api", "kb.site", "kb.reports", "kb.export", "kb.bench"}
+    for query in ("asof", "diff", "audit", "evaluate", "compiled", "predicates", "store"):
+        imported = _imports(ROOT / "kb" / f"{query}.py") & surfaces
+        assert not imported, f"kb/{query}.py imports {imported}"
