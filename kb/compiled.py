@@ -70,7 +70,7 @@ def compile_rules(rules: RuleSet) -> dict[str, Decide]:
     """One decide(facts) -> "approve" | "deny" | "pend" per request type."""
     functions: dict[str, Decide] = {}
     for request_type, section in SECTIONS.items():
-        sets = [node for node in rules.sets.get(section, []) if not node.is_referral()] if rules.answer.covered else []
+        sets = rules.deciding(section) if rules.answer.covered else []
         results = ", ".join(_node(node, "all") for node in sets)
         source = (
             "def decide(f):\n"

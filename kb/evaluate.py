@@ -80,6 +80,7 @@ class RuleSet:
     answer: Answer
     sets: dict[str, list[Node]]
     rules_hash: str
+    _deciding: dict[str, list[Node]] = field(default_factory=dict, repr=False)
 
     @classmethod
     def of(cls, answer: Answer) -> RuleSet:
@@ -112,6 +113,12 @@ class RuleSet:
         }
         digest = hashlib.sha256(json.dumps(rules, sort_keys=True, default=str).encode()).hexdigest()
         return cls(answer, sets, digest)
+
+    def deciding(self, section: str) -> list[Node]:
+        """The criteria sets of a section that can approve (not the "Other diagnoses" referrals)."""
+        if section not in self._deciding:
+            self._deciding[section] = [node for node in self.sets.get(section, []) if not node.is_referral()]
+        return self._deciding[section]
 
     @property
     def label(self) -> str:
@@ -242,11 +249,7 @@ def evaluate(
         return decision
     section = SECTIONS[request.request_type]
     run = Evaluation(request)
-    results = {
-        node.row["item_id"]: (node, run.node(node, "all"))
-        for node in rules.sets.get(section, [])
-        if not node.is_referral()
-    }
+    results = {node.row["item_id"]: (node, run.node(node, "all")) for node in rules.deciding(section)}
     decision.criteria = run.trace
     met = [node for node, result in results.values() if result is True]
     unknown = [node for node, result in results.values() if result is None]

@@ -198,14 +198,6 @@ def predicate_for(policy_id: str, text: str | None, folder: Path = OVERRIDES) ->
     return read(text)
 
 
-def facts_of(predicate: Predicate) -> list[str]:
-    """The facts a predicate reads, in order."""
-    if "fact" in predicate:
-        return [predicate["fact"]]
-    nested = [*predicate.get("args", []), *(predicate[k] for k in ("cond", "then") if k in predicate)]
-    return list(dict.fromkeys(name for p in nested for name in facts_of(p)))
-
-
 @lru_cache(maxsize=1 << 16)
 def criterion_columns(policy_id: str, text: str | None, footnote: str | None) -> dict[str, str | None]:
     """The stored predicate columns of a criterion row: its predicate, the rule, its footnote's

@@ -400,7 +400,7 @@ def _log(body: str, furniture: re.Pattern[str]) -> list[str]:
             last = match.end()
         if piece[last:].strip() and rows:
             rows[-1][0] += " " + piece[last:].strip()
-    return _table([], rows)[1:] + [""] + [line for line in out for line in ("", line, "")]
+    return ["\t".join(row) for row in rows] + [line for line in out for line in ("", line, "")]
 
 
 FORMATTERS: dict[str, Callable[[str, re.Pattern[str]], list[str]]] = {
