@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from kb.asof import Answer
+from kb.model import in_scope
 from kb.schema import RECORD_TABLES, Temporal
 
 META_COLUMNS = frozenset(Temporal.model_fields) | {"raw_text", "predicate", "predicate_rule", "footnote_predicate"}
@@ -221,9 +222,7 @@ def _unknown_reason(
     assert row is not None
     anchor = row.get("item_id") or row["record_key"]
     for unknown in (*unknowns[0], *unknowns[1]):
-        if unknown["kind"] == table and (
-            unknown["scope"] == "*" or anchor == unknown["scope"] or anchor.startswith(unknown["scope"] + ".")
-        ):
+        if unknown["kind"] == table and in_scope(unknown["scope"], anchor):
             return str(unknown["reason"])
     return None
 
@@ -277,7 +276,7 @@ def _compare(
     if old is None or new is None:
         row = new or old
         assert row is not None
-        text = _describe(table, row)
+        text = describe(table, row)
         sign = "+" if new else "-"
         values = [f"{sign} {phrase}" for _, phrase in value_phrases(text)]
         return Change(
@@ -296,7 +295,7 @@ def _compare(
     substantive = any(
         name != text_field or normalise(a[name]) != normalise(b[name]) for name in differing if name != "ordinal"
     )
-    old_text, new_text = _describe(table, old), _describe(table, new)
+    old_text, new_text = describe(table, old), describe(table, new)
     values = value_changes(old_text, new_text)
     words = word_diff(old_text, new_text)
     kind = "changed" if substantive else ("reordered" if differing == ["ordinal"] else "formatting")
@@ -371,7 +370,8 @@ def _changed_words(words: list[tuple[str, str]]) -> str:
     return "; ".join(passages)
 
 
-def _describe(table: str, row: dict[str, Any]) -> str:
+def describe(table: str, row: dict[str, Any]) -> str:
+    """A record's content in one line, whatever its kind."""
     text_field = TEXT_FIELDS.get(table)
     if text_field and row.get(text_field) is not None:
         return str(row[text_field])
@@ -381,6 +381,8 @@ def _describe(table: str, row: dict[str, Any]) -> str:
         return f"{row['system']} {row['code'] or '[no code]'}: {row['description']}"
     if table == "dosing":
         return f"{row['indication']}: {row['regimen']} (max {row['max_dose']})"
+    if table == "unknown":
+        return f"{row['kind']} {row['scope']}: {row['reason']}"
     return "[unknown]"
 
 

@@ -226,12 +226,12 @@ class Unknown(Record):
         return f"{self.kind}:{self.scope}"
 
     def covers(self, record: Record) -> bool:
-        if self.kind != record.KIND:
-            return False
-        if self.scope == "*":
-            return True
-        anchor = getattr(record, "item_id", record.key)
-        return anchor == self.scope or anchor.startswith(self.scope + ".")
+        return self.kind == record.KIND and in_scope(self.scope, getattr(record, "item_id", record.key))
+
+
+def in_scope(scope: str, anchor: str) -> bool:
+    """Does an unknown's ``scope`` ("*", or an item_id prefix) reach the record at ``anchor``?"""
+    return scope == "*" or anchor == scope or anchor.startswith(scope + ".")
 
 
 RECORD_KINDS: tuple[type[Record], ...] = (

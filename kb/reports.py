@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -12,7 +11,7 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from kb.asof import Answer
-from kb.diff import Change, CriteriaTree, Diff
+from kb.diff import Change, CriteriaTree, Diff, describe
 
 TEMPLATES = Environment(
     loader=FileSystemLoader(Path(__file__).parent / "templates"),
@@ -153,23 +152,14 @@ def diff_rows(diff: Diff, everything: bool = False) -> list[dict[str, Any]]:
             "where_before": c.where_before,
             "where_after": c.where_after,
             "summary": c.summary,
-            "before": _text_of(c.before),
-            "after": _text_of(c.after),
+            "before": describe(c.table, c.before) if c.before else None,
+            "after": describe(c.table, c.after) if c.after else None,
             "source_before": c.source_before,
             "source_after": c.source_after,
             "note": c.note,
         }
         for c in diff.shown(everything)
     ]
-
-
-def _text_of(record: dict[str, Any] | None) -> str | None:
-    if record is None:
-        return None
-    for name in ("text", "citation", "policy_ref", "description", "reason"):
-        if name in record:
-            return record[name]
-    return json.dumps(record, default=str)
 
 
 def to_csv(rows: list[dict[str, Any]], columns: tuple[str, ...] | list[str]) -> str:
