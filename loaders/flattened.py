@@ -143,16 +143,17 @@ def _pieces(body: str, furniture: re.Pattern[str]) -> list[tuple[bool, str]]:
     return [(flag, piece) for flag, piece in pieces if piece]
 
 
+def _interleave(body: str, furniture: re.Pattern[str], format_text: Callable[[str], list[str]]) -> list[str]:
+    """``format_text`` on each piece between page furniture; the furniture on lines of its own."""
+    out: list[str] = []
+    for is_furniture, piece in _pieces(body, furniture):
+        out += ["", piece, ""] if is_furniture else format_text(piece)
+    return out
+
+
 def _with_furniture(format_text: Callable[[str], list[str]]) -> Callable[[str, re.Pattern[str]], list[str]]:
-    """A section formatter that keeps page furniture on lines of its own, between blank lines."""
-
-    def format_section(body: str, furniture: re.Pattern[str]) -> list[str]:
-        out: list[str] = []
-        for is_furniture, piece in _pieces(body, furniture):
-            out += ["", piece, ""] if is_furniture else format_text(piece)
-        return out
-
-    return format_section
+    """A section formatter made of a formatter of the text between page furniture."""
+    return lambda body, furniture: _interleave(body, furniture, format_text)
 
 
 def _header(body: str, furniture: re.Pattern[str]) -> list[str]:
@@ -258,10 +259,8 @@ def _criteria(body: str, furniture: re.Pattern[str]) -> list[str]:
         duration = re.search(r"Approval duration:?", chunk, re.IGNORECASE)
         items, tail = (chunk[: duration.start()], chunk[duration.start() :]) if duration else (chunk, "")
         labels = _Labels()
-        for is_furniture, piece in _pieces(items, furniture):
-            out += ["", piece, ""] if is_furniture else _items(piece, labels)
-        for is_furniture, piece in _pieces(tail, furniture):
-            out += ["", piece, ""] if is_furniture else ["", *_durations(piece)]
+        out += _interleave(items, furniture, lambda piece: _items(piece, labels))  # noqa: B023 (used at once)
+        out += _interleave(tail, furniture, lambda piece: ["", *_durations(piece)])
     if starts and starts[0][0] > 0:
         out = [body[: starts[0][0]].strip(), *out]
     return out
@@ -287,27 +286,24 @@ def _lettered(text: str) -> list[str]:
     return [line for part in parts for line in (part.strip(), "")]
 
 
-def _appendices(body: str, furniture: re.Pattern[str]) -> list[str]:
-    titles = "|".join(re.escape(t) for t in APPENDIX_TITLES)
+_APPENDIX = re.compile(
+    rf"(Appendix [A-Z]: (?:{'|'.join(map(re.escape, APPENDIX_TITLES))}|[A-Z][\w/-]*(?: [A-Z][\w/-]*){{0,4}}))\s"
+)
+
+
+@_with_furniture
+def _appendices(text: str) -> list[str]:
+    """Each appendix heading on its line; abbreviation entries and bullets one paragraph each."""
     out: list[str] = []
-    for is_furniture, piece in _pieces(body, furniture):
-        if is_furniture:
-            out += ["", piece, ""]
-            continue
-        piece = re.sub(rf"(Appendix [A-Z]: (?:{titles}|[A-Z][\w/-]*(?: [A-Z][\w/-]*){{0,4}}))\s", r"\n\1\n", piece)
-        for part in piece.split("\n"):
-            if part.startswith("Appendix ") or not part.strip():
-                out += ["", part.strip(), ""]
-            elif re.match(r"^[A-Z][A-Za-z0-9/-]{1,12}: ", part) and "•" not in part:
-                entries = re.split(r"\s(?=[A-Z][A-Za-z0-9/-]{1,12}: )", part)
-                out += [line for entry in entries for line in (entry.strip(), "")]
-            else:
-                out += [*_bullets(part.strip()), ""]
+    for part in _APPENDIX.sub(r"\n\1\n", text).split("\n"):
+        if part.startswith("Appendix ") or not part.strip():
+            out += ["", part.strip(), ""]
+        elif re.match(r"^[A-Z][A-Za-z0-9/-]{1,12}: ", part) and "•" not in part:
+            entries = re.split(r"\s(?=[A-Z][A-Za-z0-9/-]{1,12}: )", part)
+            out += [line for entry in entries for line in (entry.strip(), "")]
+        else:
+            out += [*_bullets(part.strip()), ""]
     return out
-
-
-def _table(header: list[str], rows: list[list[str]]) -> list[str]:
-    return ["\t".join(header), *("\t".join(row) for row in rows), ""]
 
 
 def _dosing(body: str, furniture: re.Pattern[str]) -> list[str]:
@@ -316,49 +312,40 @@ def _dosing(body: str, furniture: re.Pattern[str]) -> list[str]:
     columns = re.match(r"^((?:Drug Name )?Indication Dosing Regimen Maximum Dose)\s*", body)
     header = columns.group(1).replace("Drug Name Indication", "Drug Name\tIndication") if columns else ""
     header = header.replace(" Dosing Regimen", "\tDosing Regimen").replace(" Maximum Dose", "\tMaximum Dose")
-    out = [header] if header else []
-    rest = body[columns.end() :] if columns else body
-    for is_furniture, piece in _pieces(rest, furniture):
-        if is_furniture:
-            out += ["", piece, ""]
-            continue
+
+    def rows(piece: str) -> list[str]:
         if columns and piece.startswith(columns.group(1)):  # the header again after a page break
-            out.append(header)
-            piece = piece[len(columns.group(1)) :].strip()
-        out.append(f"\t{piece}\t" if header else piece)
-    return out + [""]
+            return [header, f"\t{piece[len(columns.group(1)) :].strip()}\t"]
+        return [f"\t{piece}\t" if header else piece]
+
+    rest = body[columns.end() :] if columns else body
+    return [header] * bool(header) + _interleave(rest, furniture, rows) + [""]
 
 
 def _references(body: str, furniture: re.Pattern[str]) -> list[str]:
     """The numbered references, one paragraph each: "N. " starts one only where N is the next number."""
-    out: list[str] = []
     expected = 1
-    for is_furniture, piece in _pieces(body, furniture):
-        if is_furniture:
-            out += ["", piece, ""]
-            continue
+
+    def paragraphs(piece: str) -> list[str]:
+        nonlocal expected
         cuts = [0]
         for match in re.finditer(r"(?:(?<=\s)|^)(\d{1,2})\. (?=[A-Z])", piece):
             if int(match.group(1)) == expected:
                 cuts.append(match.start())
                 expected += 1
         cuts.append(len(piece))
-        out += [line for a, b in zip(cuts, cuts[1:]) if piece[a:b].strip() for line in (piece[a:b].strip(), "")]
-    return out
+        return [line for a, b in zip(cuts, cuts[1:]) if piece[a:b].strip() for line in (piece[a:b].strip(), "")]
+
+    return _interleave(body, furniture, paragraphs)
 
 
-def _coding(body: str, furniture: re.Pattern[str]) -> list[str]:
+@_with_furniture
+def _coding(text: str) -> list[str]:
     """The disclaimer, then each table: "<system> Codes<TAB>Description", one row per description."""
-    out: list[str] = []
-    for is_furniture, piece in _pieces(body, furniture):
-        if is_furniture:
-            out += ["", piece, ""]
-            continue
-        tables = re.split(r"\s*\b((?:HCPCS|CPT|ICD-10-CM|ICD-10-PCS|HCPSC) Codes?) Description\s*", piece)
-        if tables[0].strip():
-            out += [tables[0].strip(), ""]
-        for system, rows in zip(tables[1::2], tables[2::2]):
-            out += _table([system, "Description"], [["", d] for d in _descriptions(rows)])
+    tables = re.split(r"\s*\b((?:HCPCS|CPT|ICD-10-CM|ICD-10-PCS|HCPSC) Codes?) Description\s*", text)
+    out = [tables[0].strip(), ""] if tables[0].strip() else []
+    for system, rows in zip(tables[1::2], tables[2::2]):
+        out += [f"{system}\tDescription", *(f"\t{d}" for d in _descriptions(rows)), ""]
     return out
 
 
