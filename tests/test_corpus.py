@@ -71,7 +71,7 @@ def test_cp_phar_310_three_indications_and_deep_nesting():
     assert criteria["I.A.4.a.i.a"].text == "lenalidomide* and dexamethasone,"
     assert criteria["I.A.4.a.ii.d"].text == "carfilzomib*, lenalidomide*, and dexamethasone,"
     assert criteria["I.A.4.b.iii"].parent_id == "I.A.4.b" and criteria["I.A.5"].logic == "any"
-    assert [d.header.reference_number for d in [document]] == ["CP.PHAR.310"]
+    assert document.policy_id == "CP.PHAR.310"
     assert [(d.generic_name, d.brand_names) for d in document.header.drugs] == [
         ("Daratumumab", ("Darzalex",)),
         ("Daratumumab/Hyaluronidase-fihj", ("Darzalex Faspro",)),
