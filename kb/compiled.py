@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from kb.evaluate import SECTIONS, Node, RuleSet, fact_word, kleene_all, kleene_any
+from kb.evaluate import SECTIONS, Node, RuleSet, combine, fact_word, kleene_all, kleene_any
 from kb.facts import DERIVED
 from kb.predicates import Predicate
 
@@ -18,7 +18,7 @@ Decide = Callable[[dict[str, Any]], str]
 
 
 def _if(context: str, condition: str, then: str) -> str:
-    if context == "any":
+    if context != "all":
         return f"_all(({condition}, {then}))"
     return f"_any(((None if (c := {condition}) is None else not c), {then}))"
 
@@ -56,7 +56,12 @@ def _node(node: Node, context: str) -> str:
     body = node.predicate["then"] if node.predicate["op"] == "if" else node.predicate
     if body["op"] == "children":
         logic = node.logic
-        code = f"_{logic}(({', '.join(_node(child, logic) for child in node.children)},))"
+        children = ", ".join(_node(child, logic) for child in node.children)
+        code = (
+            f"_{logic}(({children},))"
+            if logic in ("all", "any")
+            else f"_combine({logic!r}, ({children},), {node.count!r})"
+        )
         if node.predicate["op"] == "if":
             code = _if(context, _predicate(node.predicate["cond"], "all"), code)
     else:
@@ -77,7 +82,7 @@ def compile_rules(rules: RuleSet) -> dict[str, Decide]:
             f"    r = ({results}{',' if sets else ''})\n"
             "    return 'approve' if True in r else ('pend' if None in r or not r else 'deny')\n"
         )
-        namespace: dict[str, Any] = {"_all": kleene_all, "_any": kleene_any, "_word": fact_word}
+        namespace: dict[str, Any] = {"_all": kleene_all, "_any": kleene_any, "_combine": combine, "_word": fact_word}
         exec(compile(source, f"<rules {rules.answer.policy_id} {rules.label} {request_type}>", "exec"), namespace)
         decide = namespace["decide"]
         decide.source = source

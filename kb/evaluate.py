@@ -34,6 +34,24 @@ def kleene_any(values: list[Truth]) -> Truth:
     return True if True in values else (None if None in values else False)
 
 
+def kleene_none(values: list[Truth]) -> Truth:
+    """ "None of the following": not met once one is met, met once all are not met."""
+    return False if True in values else (None if None in values else True)
+
+
+def kleene_at_least(values: list[Truth], count: int) -> Truth:
+    """ "Two of the following": met once ``count`` are met, not met once too few can be."""
+    met, open_ = sum(v is True for v in values), sum(v is None for v in values)
+    return True if met >= count else (False if met + open_ < count else None)
+
+
+def combine(logic: str, values: list[Truth], count: int | None = None) -> Truth:
+    """Children's results combined by their parent's logic (all, any, none, at_least)."""
+    if logic == "at_least":
+        return kleene_at_least(values, count or 1)
+    return {"all": kleene_all, "any": kleene_any, "none": kleene_none}[logic](values)
+
+
 def fact_word(value: Any) -> Any:
     """A request's word as predicates hold theirs: one space, lower case (other values as given)."""
     return " ".join(value.split()).casefold() if isinstance(value, str) else value
@@ -63,6 +81,10 @@ class Node:
     @property
     def logic(self) -> str:
         return self.row["logic"] or "all"
+
+    @property
+    def count(self) -> int | None:
+        return self.row.get("logic_count")
 
     def is_referral(self) -> bool:
         """A referral to other policies ("Other diagnoses"), or a top-level set whose text is unknown."""
@@ -203,7 +225,7 @@ class Evaluation:
         body = node.predicate["then"] if node.predicate["op"] == "if" else node.predicate
         if body["op"] == "children":
             values = [self.node(child, node.logic, depth + 1) for child in node.children]
-            result = kleene_all(values) if node.logic == "all" else kleene_any(values)
+            result = combine(node.logic, values, node.count)
             if node.predicate["op"] == "if":
                 result = conditional(context, self.predicate(node.predicate["cond"], "all", read, needs), result)
         else:
@@ -217,13 +239,14 @@ class Evaluation:
             source=node.source,
         )
         if node.predicate["op"] == "if":
-            entry["reading"] = "option: X and Y" if context == "any" else "condition: (not X) or Y"
+            entry["reading"] = "condition: (not X) or Y" if context == "all" else "option: X and Y"
         return result
 
 
 def conditional(context: str, condition: Truth, then: Truth) -> Truth:
-    """ "If X, Y": in a must-meet-all list (not X) or Y; as an option of a one-of list X and Y."""
-    if context == "any":
+    """ "If X, Y": in a must-meet-all list (not X) or Y; as an option of any other list
+    (one of, none of, at least N of) X and Y."""
+    if context != "all":
         return kleene_all([condition, then])
     return kleene_any([None if condition is None else not condition, then])
 

@@ -20,10 +20,12 @@ LINES_OF_BUSINESS = ("Commercial", "HIM", "Medicaid")
 
 
 class Logic(StrEnum):
-    """How an item's children combine."""
+    """How an item's children combine: all, any (one of), none of them, or at least ``logic_count``."""
 
     ALL = "all"
     ANY = "any"
+    NONE = "none"
+    AT_LEAST = "at_least"
 
 
 class Source(StrEnum):
@@ -95,6 +97,7 @@ class Criterion(Record):
     footnote_marker: str | None = None
     footnote_text: str | None = None
     raw_text: str | None = None
+    logic_count: int | None = None
 
     @property
     def key(self) -> str:
@@ -264,12 +267,14 @@ class Header:
 
 @dataclass(frozen=True)
 class CoverageBlock:
-    """Lines that are not content: recognised ``boilerplate`` or ``unparsed`` (kept and reported)."""
+    """Lines that are not plain content: recognised ``boilerplate``, ``unparsed`` (kept and
+    reported), or ``suspect``: read, but the loader doubts its reading (``reason`` says why)."""
 
     status: str
     kind: str
     span: Span
     text: str
+    reason: str = ""
 
 
 @dataclass(frozen=True)

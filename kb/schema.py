@@ -50,6 +50,7 @@ class CoverageBlock(SQLModel, table=True):
     first_line: int
     last_line: int
     text: str
+    reason: str | None = Field(default=None, description="For a suspect passage: why the reading is doubted")
 
 
 class Known(SQLModel):
@@ -125,6 +126,7 @@ class Criterion(Temporal, table=True):
     footnote_marker: str | None
     footnote_text: str | None
     raw_text: str | None
+    logic_count: int | None = Field(default=None, description="For logic at_least: how many children must be met")
     predicate: str | None = Field(default=None, description="JSON condition read from the text (kb/predicates.py)")
     predicate_rule: str | None = Field(default=None, description="The extraction rule or override that read it")
     footnote_predicate: str | None = Field(default=None, description="JSON condition of the item's footnote")

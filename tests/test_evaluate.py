@@ -329,3 +329,14 @@ def test_the_vocabulary_is_printed():
     vocabulary = json.loads(result.output)
     assert vocabulary["age_years"] == {"type": "number", "meaning": "member's age in years on the date of service"}
     assert vocabulary["line_of_therapy"]["type"] == "array"
+
+
+def test_none_of_and_at_least_n_combine_three_valued():
+    from kb.evaluate import combine
+
+    assert combine("none", [False, False]) is True
+    assert combine("none", [False, True]) is False
+    assert combine("none", [False, None]) is None
+    assert combine("at_least", [True, True, False], 2) is True
+    assert combine("at_least", [True, False, False], 2) is False
+    assert combine("at_least", [True, None, False], 2) is None
