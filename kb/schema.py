@@ -142,6 +142,8 @@ class Duration(Temporal, table=True):
     rule: str | None
     cycle_cap: int | None
     reauthorization_permitted: bool
+    days: int | None = None
+    condition: str | None = Field(default=None, description="Where lengths differ within one line of business")
 
 
 class CrossReference(Temporal, table=True):

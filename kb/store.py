@@ -254,7 +254,8 @@ def line_counts(document: PolicyDocument) -> tuple[int, int, int]:
     """(parsed, boilerplate, unparsed) non-blank lines of a document."""
     by_status = {"boilerplate": 0, "unparsed": 0}
     for block in document.coverage:
-        by_status[block.status] += block.text.count("\n") + 1
+        if block.status in by_status:
+            by_status[block.status] += block.text.count("\n") + 1
     non_blank = sum(1 for line in (document.reading or document.text).splitlines() if line.strip())
     return non_blank - by_status["boilerplate"] - by_status["unparsed"], by_status["boilerplate"], by_status["unparsed"]
 

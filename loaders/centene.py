@@ -41,8 +41,8 @@ T = TypeVar("T")
 _TITLE = re.compile(r"^\**Clinical Policy:\s*(.+?)\**$", re.I)
 _FIELD = re.compile(r"^\**(Reference Number|Effective Date|Last Review Date|Line of Business)\**:\s*(.*)$", re.I)
 _DRUG = re.compile(r"(.+?)\s*\(([^)]+)\)")
-_URL = re.compile(r"Available at:?\s*<?(\S+?)>?\.?(?=\s|$)", re.I)
-_ACCESSED = re.compile(r"Accessed\s+([A-Z][a-z]+\.? \d{1,2},\s*\d{4})", re.I)
+_URL = re.compile(r"(?:Available (?:at|from|online)\b:?\s*)?<?((?:https?://|www\.)\S+?)>?[.,;]?(?=\s|$)", re.I)
+_ACCESSED = re.compile(r"Accessed\s*([A-Z][a-z]+\.? \d{1,2},\s*\d{4})", re.I)
 _TERM = re.compile(r"^([A-Za-z0-9/\-+ ]{1,40}?):\s+(.+)$")
 _APPENDIX = re.compile(r"^Appendix ([A-Z]):\s*(.*)$", re.I)
 _DEFINITION = re.compile(r"^\*?\s*([A-Za-z]+) \(([^)]+)\) is defined as", re.I)
@@ -293,7 +293,7 @@ def parse_references(ctx: ParseContext, section: Section) -> list[Record]:
         text = re.sub(r"^[-•]\s*|^\d+\.\s+", "", joined(paragraph))
         url = _URL.search(text)
         accessed = _ACCESSED.search(text)
-        citation = text[: url.start()].strip() if url else re.sub(r"\s*Accessed .*$", "", text)
+        citation = text[: url.start()].strip() if url else re.sub(r"\s*Accessed\s*[A-Z].*$", "", text)
         try:
             accessed_on = parse_long_date(accessed.group(1).replace(".", "")) if accessed else None
         except DateFormatError as error:

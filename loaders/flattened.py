@@ -55,21 +55,29 @@ def is_flattened(text: str) -> bool:
     return len(lines) <= 3 and max((len(line) for line in lines), default=0) > 2000
 
 
+_DATE_AHEAD = r"(?=\d{2}\. \d{2}\. \d{2}\b)"
+
+
 def repair_spacing(text: str) -> str:
-    """Undo "a space after every period" where it splits one token: references, dates, decimals,
-    abbreviations and URLs."""
+    """Undo "a space after every period" where it splits one token (references, dates, decimals,
+    abbreviations, URLs), the comma-space inside thousands ("30, 000") and the space a line
+    wrap left after a hyphen ("peer- reviewed")."""
     text = re.sub(r"\s+", " ", text).strip()
     text = re.sub(r"\b([A-Z]{3})\. ([A-Z]{2,5})\. ([A-Z]{2,6})\. ([A-Z0-9]{1,6})\b", r"\1.\2.\3.\4", text)
-    text = re.sub(r"\b([A-Z]{2,5})\. ([A-Z]{2,6})\. ([A-Z0-9]{1,6})\b", r"\1.\2.\3", text)
-    text = re.sub(r"\b(\d{2})\. (\d{2})\. (\d{2})\b", r"\1.\2.\3", text)
+    # A policy number whose sentence ends right before a log Date: "HIM. PA. 04. 07. 20. 21"
+    text = re.sub(rf"\b([A-Z]{{2,5}})\. ([A-Z]{{2,6}})\. (\d{{1,3}}[A-Z]?)\. {_DATE_AHEAD}", r"\1.\2.\3. ", text)
+    text = re.sub(r"\b([A-Z]{2,5})\. ([A-Z]{2,6})\. ([A-Z0-9]{1,6})\b(?!\. \d{2}\. \d{2}\b)", r"\1.\2.\3", text)
+    text = re.sub(r"(?<!\.)\b(\d{2})\. (\d{2})\. (\d{2})\b", r"\1.\2.\3", text)
+    text = re.sub(r"(?<![\d,.])(\d{1,2}|\d{3}(?=, 0)), (\d{3})(?![\d\-–(:])", r"\1,\2", text)
+    text = re.sub(r"(?<=[A-Za-z0-9])- (?=[a-z])(?!(?:to|or|and|nor|through)\b)", "-", text)
     text = re.sub(r"(?<=\d)\. (?=\d+(?![\d.]))", ".", text)
     text = re.sub(r"\b([a-z])\. ([a-z])\.(?= ?,| )", r"\1.\2.", text)
     text = re.sub(r"\. ,", ".,", text)
     text = re.sub(r"\bwww\. (?=[a-z0-9])", "www.", text)
     text = re.sub(r"(?<=[A-Za-z])\. (?=(?:gov|com|org|net|edu)\b)", ".", text)
-    url = re.compile(r"((?:https?://|www\.)\S*?)\. (?=[a-z0-9/]{2,})")
+    url = re.compile(r"((?:https?://|www\.)\S*?)(?:(\.) (?=[a-z0-9/]{2,})|(-) (?=[A-Za-z0-9]))")
     while url.search(text):
-        text = url.sub(r"\1.", text)
+        text = url.sub(lambda m: m.group(1) + (m.group(2) or m.group(3)), text)
     return text
 
 
@@ -201,8 +209,8 @@ class _Labels:
         found: list[tuple[int, int, str]] = []
         for match in _LABEL.finditer(text):
             label, delimiter = match.group(1), match.group(2)
-            if label.isdigit():
-                if delimiter == "." and int(label) == self.number + 1:
+            if label.isdigit() and delimiter == ".":
+                if int(label) == self.number + 1:
                     self.number += 1
                     self.outline.reset()
                     found.append((match.start(), 0, f"{label}."))
@@ -218,7 +226,7 @@ class _Labels:
 
 
 _LABEL = re.compile(r"(?:(?<=[,:;.)*] )|(?<=\bor )|(?<=\band )|(?<=^))(\d{1,2}|[a-z]{1,5})([.)]) (?=\S)")
-_FOOTNOTE = re.compile(r"(?:(?<=\s)|^)(\*{1,2}(?: \*)?\s?[A-Z][^*]*?)(?=\s+(?:\d{1,2}|[a-z]{1,5})[.)] |\s+\*|$)")
+_FOOTNOTE = re.compile(r"(?:(?<=\s)|^)((?:\*{1,2}|†|‡)\s?[A-Z][^*†‡]*?)(?=\s+(?:\d{1,2}|[a-z]{1,5})[.)] |\s+[*†‡]|$)")
 
 
 def _items(text: str, labels: _Labels) -> list[str]:
