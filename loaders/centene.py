@@ -15,7 +15,6 @@ from typing import TypeVar
 from kb.dates import parse_long_date, parse_policy_date, parse_policy_month
 from kb.errors import DateFormatError, NotCenteneTemplate
 from kb.model import (
-    LINES_OF_BUSINESS,
     Code,
     Criterion,
     DosingRow,
@@ -31,7 +30,7 @@ from kb.model import (
 from loaders.context import BOILERPLATE, ParseContext
 from loaders.criteria import bind_footnotes, parse_criteria, parse_tail, split_indications
 from loaders.crossrefs import cross_references
-from loaders.durations import NO_REAUTHORIZATION, lines_of_business_in
+from loaders.durations import NO_REAUTHORIZATION, header_lines_of_business
 from loaders.markup import html_cell_text, plain, strip_emphasis
 from loaders.sections import Section, joined, paragraphs, raw, split_sections, strip_page_headers, unbulleted
 from loaders.source import Line, SourceText, read_source, source_from_bytes
@@ -47,7 +46,7 @@ _TERM = re.compile(r"^([A-Za-z0-9/\-+ ]{1,40}?):\s+(.+)$")
 _APPENDIX = re.compile(r"^Appendix ([A-Z]):\s*(.*)$", re.I)
 _DEFINITION = re.compile(r"^\*?\s*([A-Za-z]+) \(([^)]+)\) is defined as", re.I)
 _NAVIGATION = re.compile(
-    r"^\[.+\]\(#\)|^See \[?Important Reminder|^<!--.*-->$|^Coding Implications Revision Log$", re.I
+    r"^\[.+\]\(#\)|^See \[?Important[ _]Reminder|^<!--.*-->$|^(?:Coding[ _]Implications )?Revision Log$", re.I
 )
 
 
@@ -127,14 +126,24 @@ def parse_header(ctx: ParseContext) -> Header:
         raise ctx.error(fields["reference number"].number, "a reference number such as CP.PHAR.359", reference)
     effective = _dated(ctx, fields, "effective date", parse_policy_date, title_line)
     last_review = _dated(ctx, fields, "last review date", parse_policy_month, title_line)
-    lob_text = fields["line of business"].text.split(":", 1)[1] if "line of business" in fields else ""
-    lobs = lines_of_business_in(lob_text) or LINES_OF_BUSINESS
+    lobs = _lines_of_business(ctx, fields.get("line of business"), title_line)
     drugs = tuple(
         Drug(match.group(1).strip(), tuple(b.strip() for b in re.split(r",| and ", match.group(2))))
         for part in re.split(r"(?<=\)),\s*", title)
         if (match := _DRUG.fullmatch(part.strip()))
     ) or (Drug(title, ()),)
     return Header(title, reference, drugs, effective, last_review, lobs)
+
+
+def _lines_of_business(ctx: ParseContext, line: Line | None, title_line: Line) -> tuple[str, ...]:
+    """The header's lines of business; where it states none (or words it does not know), the
+    doubt is recorded and nothing is defaulted."""
+    known, unknown = header_lines_of_business(strip_emphasis(line.text.split(":", 1)[1]) if line else "")
+    if not known:
+        ctx.doubt([line or title_line], "line of business", "no line of business stated: stored as unknown")
+    elif unknown:
+        ctx.doubt([line], "line of business", f"line of business words not recognised: {', '.join(unknown)}")
+    return known
 
 
 def _field(ctx: ParseContext, fields: dict[str, Line], name: str, expected: str, near: Line) -> str:

@@ -36,7 +36,8 @@ HEADINGS: tuple[tuple[str, str], ...] = (
 """The template's section headings in the order they stand (each is looked for after the one before)."""
 
 HEADER_FIELDS = r"(?=\b(?:Reference Number|Effective Date|Last Review Date|Line of Business):)"
-NAVIGATION = "Coding Implications Revision Log"
+NAVIGATION = r"(?:Coding[ _]Implications )?Revision Log"
+"""The header's links, whatever the link text: "Coding Implications Revision Log", "Revision Log"."""
 APPENDIX_TITLES = (
     "Abbreviation/Acronym Key",
     "Therapeutic Alternatives",
@@ -70,6 +71,7 @@ def repair_spacing(text: str) -> str:
     text = re.sub(r"(?<!\.)\b(\d{2})\. (\d{2})\. (\d{2})\b", r"\1.\2.\3", text)
     text = re.sub(r"(?<![\d,.])(\d{1,2}|\d{3}(?=, 0)), (\d{3})(?![\d\-–(:])", r"\1,\2", text)
     text = re.sub(r"(?<=[A-Za-z0-9])- (?=[a-z])(?!(?:to|or|and|nor|through)\b)", "-", text)
+    text = re.sub(r"(?<=[a-z]):(?=\d)", ": ", text)
     text = re.sub(r"(?<=\d)\. (?=\d+(?![\d.]))", ".", text)
     text = re.sub(r"\b([a-z])\. ([a-z])\.(?= ?,| )", r"\1.\2.", text)
     text = re.sub(r"\. ,", ".,", text)
@@ -170,9 +172,8 @@ def _header(body: str, furniture: re.Pattern[str]) -> list[str]:
         if is_furniture:
             out += [piece, ""]
             continue
-        piece = piece.replace(f"{NAVIGATION} ", f"\n{NAVIGATION}\n").replace(
-            " See Important Reminder", "\nSee Important Reminder"
-        )
+        piece = re.sub(rf"\s({NAVIGATION})(?= See Important[ _]Reminder|$)", "\n\\1\n", piece)
+        piece = re.sub(r"\s(See Important[ _]Reminder)", "\n\\1", piece)
         piece = re.sub(rf"\s*{HEADER_FIELDS}", "\n", piece)
         out += [line.strip() for line in piece.split("\n")] + [""]
     return out
@@ -358,12 +359,18 @@ def _coding(text: str) -> list[str]:
 
 
 def _descriptions(rows: str) -> list[str]:
-    """Code descriptions run together: each starts at "Injection," or at a capital after a unit."""
+    """Code descriptions run together: a new one starts at a capitalised word ("Injection,",
+    "Unclassified", "Prescription", "Noc") that follows a lower-case word or a unit ("IU"),
+    outside brackets; an acronym such as "DME" never starts one."""
     cuts = [0]
-    for match in re.finditer(rf"\s+(?=Injection,)|\b{UNIT},?\s+(?=[A-Z])", rows):
-        cut = match.start() if match.group(0)[0].isspace() else match.end()
-        if cut > cuts[-1]:
-            cuts.append(cut)
+    depth = 0
+    for match in re.finditer(r"[()]|(?<=\S) (?=[A-Z][a-z]+\b)", rows):
+        if match.group(0) in "()":
+            depth += 1 if match.group(0) == "(" else -1
+            continue
+        previous = rows[: match.start()].rsplit(" ", 1)[-1]
+        if depth <= 0 and re.fullmatch(rf"[a-z0-9µ].*|{UNIT}", previous) and not previous.endswith(","):
+            cuts.append(match.start())
     cuts.append(len(rows))
     return [rows[a:b].strip() for a, b in zip(cuts, cuts[1:]) if rows[a:b].strip()]
 
