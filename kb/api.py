@@ -21,11 +21,12 @@ from kb.asof import FOREVER, Answer, as_of, rule_dependent
 from kb.audit import audit_diff
 from kb.compiled import compile_rules
 from kb.dates import to_date, to_timestamp, utc_now
-from kb.diff import Diff, diff_answers
+from kb.diff import Diff, Skipped, diff_answers
 from kb.errors import UnknownPolicy, UnknownVersion
 from kb.evaluate import Decision, RuleSet, evaluate
 from kb.facts import Request
 from kb.store import LoadReport, Plan, connect, store_policy, transaction
+from kb.windows import Cache, describe
 from loaders.centene import load_path, load_text, policy_id_of
 from revisions.changes import load_changesets
 from revisions.log import DEFAULT_RULE, RULES
@@ -94,7 +95,7 @@ class KnowledgeBase:
         self._connection: sqlite3.Connection | None = None
         self._rules: dict[tuple[str, str, str | None], RuleSet] = {}
         self._windows: dict[tuple[str, str | None], list[tuple[str, str | None, str]]] = {}
-        self._pending_windows: dict[tuple[str, date, str, str | None], list[dict[str, Any]]] = {}
+        self._differences: Cache = {}
 
     @property
     def connection(self) -> sqlite3.Connection:
@@ -125,7 +126,7 @@ class KnowledgeBase:
             for policy_id, group in groups.items()
         ]
         stamp = (now or utc_now()).isoformat()
-        for cache in (self._rules, self._windows, self._pending_windows):
+        for cache in (self._rules, self._windows, self._differences):
             cache.clear()
         with transaction(self.connection):
             reports = [store_policy(self.connection, plan, stamp) for plan in _parallel(plan_policy, jobs, workers)]
@@ -145,9 +146,16 @@ class KnowledgeBase:
         ).fetchall()
         return [dict(row) for row in rows]
 
-    def as_of(self, policy_id: str, when: date | str, known_at: datetime | str | None = None) -> Answer:
-        """The policy in force on ``when``, as known at ``known_at`` (default: now)."""
-        return as_of(self.connection, policy_id, when, to_timestamp(known_at) if known_at else None)
+    def as_of(
+        self, policy_id: str, when: date | str, known_at: datetime | str | None = None, rule: str | None = None
+    ) -> Answer:
+        """The policy in force on ``when``, as known at ``known_at`` (default: now), under the
+        effective-date ``rule`` (default: the one it was loaded under); a rule-dependent date's
+        windows say what the other rule reads."""
+        stamp = to_timestamp(known_at) if known_at else None
+        answer = as_of(self.connection, policy_id, when, stamp, rule)
+        describe(self.connection, policy_id, answer.as_of, answer.rule_dependent, stamp, self._differences)
+        return answer
 
     def show(self, policy_id: str) -> Answer:
         """The policy as its newest version reads (the latest document loaded)."""
@@ -182,20 +190,39 @@ class KnowledgeBase:
             return str(row["valid_from"])
         return when
 
-    def diff(self, policy_id: str, before: date | str, after: date | str, audit: bool = True) -> Diff:
-        """What changed in ``policy_id`` from the version in force on ``before`` to the one on ``after``."""
-        result = diff_answers(
-            self.as_of(policy_id, self.resolve(policy_id, before)),
-            self.as_of(policy_id, self.resolve(policy_id, after)),
-        )
-        if audit:
+    def diff(
+        self,
+        policy_id: str,
+        before: date | str,
+        after: date | str,
+        audit: bool = True,
+        known_at: datetime | str | None = None,
+    ) -> Diff:
+        """What changed in ``policy_id`` from the version in force on ``before`` to the one on
+        ``after`` (dates or version labels). FROM after TO is swapped, with a notice; a date
+        that is not covered compares nothing and audits nothing."""
+        first, second = self.resolve(policy_id, before), self.resolve(policy_id, after)
+        notices = []
+        if to_date(first) > to_date(second):
+            notices.append(
+                f"FROM {before} ({first}) is after TO {after} ({second}): swapped, so the diff runs forward "
+                f"from {after} to {before}"
+            )
+            first, second = second, first
+        result = diff_answers(self.as_of(policy_id, first, known_at), self.as_of(policy_id, second, known_at))
+        result.notices = notices + result.notices
+        if audit and result.before.covered and result.after.covered:
             result.audit = audit_diff(self.connection, result)
         return result
 
-    def diff_all(self, before: date | str, after: date | str, audit: bool = False) -> Iterator[Diff]:
-        """The diff of every policy in the knowledge base between two dates, one policy at a time."""
+    def diff_all(self, before: date | str, after: date | str, audit: bool = False) -> Iterator[Diff | Skipped]:
+        """The diff of every policy in the knowledge base between two dates or version labels,
+        one policy at a time; a policy without the versions named is skipped, and says so."""
         for row in self.policies():
-            yield self.diff(row["policy_id"], before, after, audit)
+            try:
+                yield self.diff(row["policy_id"], before, after, audit)
+            except UnknownVersion as missing:
+                yield Skipped(row["policy_id"], str(missing))
 
     def rules(self, policy_id: str, when: date | str, known_at: str | None = None) -> RuleSet:
         """The executable rules in force on ``when``: one RuleSet per version, cached until the next load."""
@@ -226,18 +253,18 @@ class KnowledgeBase:
             raise UnknownPolicy(policy_id)
         return [(row["valid_from"], row["valid_to"], row["label"]) for row in rows]
 
-    def _pending(self, policy_id: str, day: date, label: str, known_at: str | None) -> list[dict[str, Any]]:
-        key = (policy_id, day, label, known_at)
-        if key not in self._pending_windows:
-            self._pending_windows[key] = rule_dependent(self.connection, policy_id, day, label, known_at)
-        return self._pending_windows[key]
-
     def evaluate(self, request: Request, when: date | str | None = None, known_at: str | None = None) -> Decision:
         """Decide ``request`` under the rules in force on its date of service (or ``when``)."""
         day = to_date(when or request.date_of_service)
         rules = self.rules(request.policy, day, known_at)
-        pending = (
-            rule_dependent(self.connection, request.policy, day, rules.label, known_at) if rules.answer.covered else []
+        stamp = to_timestamp(known_at) if known_at else None
+        pending = describe(
+            self.connection,
+            request.policy,
+            day,
+            rule_dependent(self.connection, request.policy, day, known_at),
+            stamp,
+            self._differences,
         )
         decision = evaluate(rules, request, known_at or utc_now().isoformat(), pending)
         decision.evaluated_as_of = str(when) if when else None

@@ -18,12 +18,22 @@ import click
 from rich.progress import Progress
 
 from kb.api import KnowledgeBase
-from kb.diff import Diff
+from kb.diff import Diff, Skipped
 from kb.errors import KBError
 from kb.export import EXPORTS
 from kb.facts import FACTS, Request, RequestError
 from kb.render import answer_text, decision_text
-from kb.reports import diff_csv, diff_html, diff_markdown, diff_text, plain
+from kb.reports import (
+    CSV_COLUMNS,
+    diff_html,
+    diff_markdown,
+    diff_rows,
+    diff_text,
+    plain,
+    skipped_lines,
+    skipped_rows,
+    to_csv,
+)
 from kb.site import site_metadata
 from revisions.log import DEFAULT_RULE, RULES
 
@@ -92,8 +102,9 @@ def load(paths: tuple[Path, ...], db: str, rule: str) -> None:
             for block in report.unparsed:
                 click.echo(f"  unparsed, line {block.span}: {block.text[:100]!r}")
             for found in report.disagreements:
+                says = "disagrees with" if found.status == "differs" else "tells what was unknown in"
                 click.echo(
-                    f"  document of {found.version} disagrees with the reconstruction: {found.kind} "
+                    f"  document of {found.version} {says} the reconstruction: {found.kind} "
                     f"{found.key}: {_summary(found.reconstructed)} -> {_summary(found.document)}"
                 )
 
@@ -214,23 +225,41 @@ def diff(
     _write(rendered, output)
 
 
-def _render_diffs(diffs: Iterable[Diff], fmt: str, everything: bool, output: Path | None, single: bool) -> str:
-    """The diffs in one format; a stream of diffs (``--all``) is rendered one policy at a time."""
+def _render_diffs(
+    items: Iterable[Diff | Skipped], fmt: str, everything: bool, output: Path | None, single: bool
+) -> str:
+    """The diffs in one format; a stream of diffs (``--all``) is rendered one policy at a time,
+    and the policies skipped (without the versions named) are listed after them."""
+    skipped: list[Skipped] = []
+
+    def diffs() -> Iterator[Diff]:
+        for item in items:
+            if isinstance(item, Skipped):
+                skipped.append(item)
+            else:
+                yield item
+
     if fmt == "text":
         colour = output is None and sys.stdout.isatty()
 
         def style(role: str, text: str) -> str:
             return click.style(text, **DIFF_COLOURS[role]) if colour and role in DIFF_COLOURS else plain(role, text)
 
-        return "\n\n".join(diff_text(d, everything, style) for d in diffs)
+        body = "\n\n".join(diff_text(d, everything, style) for d in diffs())
+        return "\n\n".join(p for p in (body, "\n".join(skipped_lines(skipped))) if p)
     if fmt == "markdown":
-        return "\n".join(diff_markdown(d, everything) for d in diffs)
+        body = "\n".join(diff_markdown(d, everything) for d in diffs())
+        return body + "".join(f"\n{line}" for line in skipped_lines(skipped))
     if fmt == "json":
-        data = [d.to_json(everything) for d in diffs]
-        return json.dumps(data[0] if single else data, indent=2, ensure_ascii=False, default=str)
+        data = [d.to_json(everything) for d in diffs()]
+        if single:
+            return json.dumps(data[0], indent=2, ensure_ascii=False, default=str)
+        gone = [{"policy": s.policy_id, "reason": s.reason} for s in skipped]
+        return json.dumps({"diffs": data, "skipped": gone}, indent=2, ensure_ascii=False, default=str)
     if fmt == "csv":
-        return diff_csv(diffs, everything)
-    return diff_html(list(diffs), everything)
+        rows = [row for d in diffs() for row in diff_rows(d, everything)]
+        return to_csv(rows + skipped_rows(skipped), CSV_COLUMNS)
+    return diff_html(list(diffs()), everything, skipped)
 
 
 def _write(rendered: str | bytes, output: Path | None) -> None:

@@ -123,12 +123,14 @@ class Change:
 
 @dataclass
 class Diff:
-    """Every change between the versions in force on two dates of one policy."""
+    """Every change between the versions in force on two dates of one policy; ``notices`` say
+    what a reader must know first (a date not covered: nothing compared; dates swapped)."""
 
     before: Answer
     after: Answer
     changes: list[Change]
     audit: Any = None
+    notices: list[str] = field(default_factory=list)
 
     @property
     def policy_id(self) -> str:
@@ -146,24 +148,49 @@ class Diff:
             "policy": self.policy_id,
             "from": {"date": self.before.as_of.isoformat(), "version": self.before.version},
             "to": {"date": self.after.as_of.isoformat(), "version": self.after.version},
+            "notices": self.notices,
+            "effective_date_rule": self.before.rule,
+            "knowledge": {"known_at": self.after.known_at, "latest_load": self.after.loaded_at},
+            "rule_dependent": {"from": self.before.rule_dependent, "to": self.after.rule_dependent},
             "changes": [c.to_json() for c in self.shown(everything)],
             "audit": self.audit.to_json() if self.audit else None,
         }
 
 
-def provenance_text(row: dict[str, Any] | None) -> str | None:
-    """One line saying what a stored row rests on."""
+@dataclass(frozen=True)
+class Skipped:
+    """A policy a diff of every policy left out, and why (it lacks a version named)."""
+
+    policy_id: str
+    reason: str
+
+
+def document_text(row: dict[str, Any], documents: dict[str, dict[str, Any]] | None = None) -> str | None:
+    """The document a row cites: its Last Review, short hash and lines ("document 11.25 (ebedc22fcfb2) line 33")."""
+    sha = row.get("document_sha256")
+    if not sha:
+        return None
+    review = (documents or {}).get(sha, {}).get("last_review")
+    name = f"{review[5:7]}.{review[2:4]} ({sha[:12]})" if review else sha[:12]
+    first, last = row.get("first_line"), row.get("last_line")
+    lines = "" if not first else f" line {first}" if first == last else f" lines {first}-{last}"
+    return f"document {name}{lines}"
+
+
+def provenance_text(row: dict[str, Any] | None, documents: dict[str, dict[str, Any]] | None = None) -> str | None:
+    """One line saying what a stored row rests on: the document (Last Review, hash, lines), the
+    clause, the copy, or what carries it across revisions ("unlogged = unchanged"), with its confidence."""
     if row is None:
         return None
+    document = document_text(row, documents)
     if row["source"] == "document":
-        span = row["first_line"] if row["first_line"] == row["last_line"] else f"{row['first_line']}-{row['last_line']}"
-        return f"document {(row['document_sha256'] or '')[:12]} line {span}"
-    said = [
-        f"“{row['clause']}”" if row.get("clause") else None,
-        f"{row['confidence']} confidence" if row.get("confidence") else None,
-    ]
-    detail = ", ".join(p for p in said if p)
-    return " ".join(p for p in (row["source"], row.get("revision")) if p) + (f" ({detail})" if detail else "")
+        return document or "document"
+    confidence = f"{row['confidence']} confidence" if row.get("confidence") else None
+    if row["source"] == "carried":
+        detail = ", ".join(p for p in (row.get("clause"), confidence) if p)
+        return f"carried from {document or 'an older copy'} ({detail})"
+    said = ", ".join(p for p in (f"“{row['clause']}”" if row.get("clause") else None, confidence) if p)
+    return " ".join(p for p in (row["source"], row.get("revision")) if p) + (f" ({said})" if said else "")
 
 
 def content(row: dict[str, Any]) -> dict[str, Any]:
@@ -208,47 +235,105 @@ class CriteriaTree:
         return found
 
 
-def _unknown_reason(
+def _unknown_side(
     unknowns: tuple[list[dict[str, Any]], list[dict[str, Any]]],
     table: str,
     old: dict[str, Any] | None,
     new: dict[str, Any] | None,
-) -> str | None:
-    """Why a change cannot be called substantive or not: one side is unknown, or rests on nothing."""
-    for row in (old, new):
+) -> tuple[str | None, str | None]:
+    """Which side of a change is unknown ("before", "after", or None: neither, but a marker
+    covers it) and why; ``(None, None)`` when both sides are known."""
+    for side, row in (("before", old), ("after", new)):
         if row is not None and row["source"] == "unknown":
-            return f"the {'earlier' if row is old else 'later'} {table} rests on no source"
+            return side, f"the {'earlier' if side == 'before' else 'later'} {table} rests on no source"
     row = old or new
     assert row is not None
     anchor = row.get("item_id") or row["record_key"]
-    for unknown in (*unknowns[0], *unknowns[1]):
-        if unknown["kind"] == table and in_scope(unknown["scope"], anchor):
-            return str(unknown["reason"])
-    return None
+    for side, markers, missing in (("before", unknowns[0], old is None), ("after", unknowns[1], new is None)):
+        for unknown in markers:
+            if unknown["kind"] == table and in_scope(unknown["scope"], anchor):
+                return (side if missing else None), str(unknown["reason"])
+    return None, None
+
+
+def not_covered(before: Answer, after: Answer) -> list[str]:
+    """Why two answers cannot be compared: a date no version covers."""
+    return [
+        f"{name} {answer.as_of} is not covered ({answer.reason}); nothing is compared"
+        for name, answer in (("FROM", before), ("TO", after))
+        if not answer.covered
+    ]
 
 
 def diff_answers(before: Answer, after: Answer) -> Diff:
-    """The changes from ``before`` to ``after`` (two answers about the same policy)."""
+    """The changes from ``before`` to ``after`` (two answers about the same policy).
+
+    A date that is not covered compares nothing (an unknown version is not an empty one); a
+    record that one side does not know is "became known" / "became unknown", never a value
+    that changed, and is neither substantive nor not (``substantive`` None)."""
+    notices = not_covered(before, after)
+    if notices:
+        return Diff(before, after, [], notices=notices)
     changes: list[Change] = []
     trees = (CriteriaTree(before.criteria()), CriteriaTree(after.criteria()))
     unknowns = (before.records.get("unknown", []), after.records.get("unknown", []))
+    documents = {**before.documents, **after.documents}
+    sides: dict[int, str] = {}
     for table in RECORD_TABLES:
         if table == "unknown":
             continue
         old = {row["record_key"]: row for row in before.records.get(table, [])}
         new = {row["record_key"]: row for row in after.records.get(table, [])}
         for key in [*old, *(k for k in new if k not in old)]:
-            change = _compare(table, key, old.get(key), new.get(key), trees)
+            change = _compare(table, key, old.get(key), new.get(key), trees, documents)
             if change is None:
                 continue
-            reason = _unknown_reason(unknowns, table, old.get(key), new.get(key))
+            side, reason = _unknown_side(unknowns, table, old.get(key), new.get(key))
             if reason is not None:
                 change.substantive = None
                 change.note = f"cannot be compared: {reason}"
+            if side is not None:
+                sides[id(change)] = side
             changes.append(change)
     changes = _fold_subtrees(changes, trees)
-    changes += _unknown_changes(*unknowns)
+    for change in changes:
+        if id(change) in sides:
+            _as_unknown(change, sides[id(change)])
+    changes = _fold_unknown(changes, trees)
+    changes += _unknown_changes(*unknowns, documents)
     return Diff(before, after, changes)
+
+
+def _fold_unknown(changes: list[Change], trees: tuple[CriteriaTree, CriteriaTree]) -> list[Change]:
+    """Items that became known (or unknown) with their parent are shown in the parent's subtree."""
+    folded: set[int] = set()
+    for kind, tree in (("became known", trees[1]), ("became unknown", trees[0])):
+        tops = {c.key for c in changes if c.table == "criterion" and c.kind == kind}
+        inner = set().union(*(tree.descendants(key) for key in tops if key in tree.rows))
+        folded |= {id(c) for c in changes if c.table == "criterion" and c.kind == kind and c.key in inner}
+        for top in (c for c in changes if c.table == "criterion" and c.kind == kind and c.key not in inner):
+            scope = {top.key, *tree.descendants(top.key)} if top.key in tree.rows else {top.key}
+            refs = [
+                c for c in changes if c.table == "cross_reference" and c.kind == kind and c.key.split(":")[0] in scope
+            ]
+            folded |= {id(c) for c in refs}
+            if refs:
+                top.note = f"{top.note or ''}; its {len(refs)} cross-reference(s) {kind} with it".lstrip("; ")
+    return [c for c in changes if id(c) not in folded]
+
+
+def _as_unknown(change: Change, side: str) -> None:
+    """Say a change with one unknown side as what it is: something became known or unknown."""
+    known = change.after if side == "before" else change.before
+    text = describe(change.table, known) if known else "[none]"
+    lines = change.subtree_after if side == "before" else change.subtree_before
+    change.kind = "became known" if side == "before" else "became unknown"
+    change.summary = f"[unknown] -> {text}" if side == "before" else f"{text} -> [unknown]"
+    change.values, change.words = [], []
+    if side == "before":
+        change.subtree_after = lines
+    else:
+        change.subtree_before = lines
 
 
 def _compare(
@@ -257,6 +342,7 @@ def _compare(
     old: dict[str, Any] | None,
     new: dict[str, Any] | None,
     trees: tuple[CriteriaTree, CriteriaTree],
+    documents: dict[str, dict[str, Any]],
 ) -> Change | None:
     text_field = TEXT_FIELDS.get(table)
     where = (
@@ -270,8 +356,8 @@ def _compare(
         "where_after": where[1],
         "before": content(old) if old else None,
         "after": content(new) if new else None,
-        "source_before": provenance_text(old),
-        "source_after": provenance_text(new),
+        "source_before": provenance_text(old, documents),
+        "source_after": provenance_text(new, documents),
     }
     if old is None or new is None:
         row = new or old
@@ -454,7 +540,9 @@ def _replace(removed: Change, added: Change) -> None:
     )
 
 
-def _unknown_changes(before: list[dict[str, Any]], after: list[dict[str, Any]]) -> list[Change]:
+def _unknown_changes(
+    before: list[dict[str, Any]], after: list[dict[str, Any]], documents: dict[str, dict[str, Any]]
+) -> list[Change]:
     """What became known, or unknown, between the versions: never substantive, always shown."""
     old = {row["record_key"]: row for row in before}
     new = {row["record_key"]: row for row in after}
@@ -473,8 +561,8 @@ def _unknown_changes(before: list[dict[str, Any]], after: list[dict[str, Any]]) 
                 summary=f"{row['kind']} {row['scope']} became {became}: {row['reason']}",
                 before=content(old[key]) if key in old else None,
                 after=content(new[key]) if key in new else None,
-                source_before=provenance_text(old.get(key)),
-                source_after=provenance_text(new.get(key)),
+                source_before=provenance_text(old.get(key), documents),
+                source_after=provenance_text(new.get(key), documents),
             )
         )
     return changes

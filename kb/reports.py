@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from kb.asof import Answer
-from kb.diff import Change, CriteriaTree, Diff, describe
+from kb.diff import Change, CriteriaTree, Diff, Skipped, describe
 
 TEMPLATES = Environment(
     loader=FileSystemLoader(Path(__file__).parent / "templates"),
@@ -24,6 +24,8 @@ Styler = Callable[[str, str], str]
 
 CSV_COLUMNS = (
     "policy",
+    "from_date",
+    "to_date",
     "from_version",
     "to_version",
     "table",
@@ -38,6 +40,9 @@ CSV_COLUMNS = (
     "source_before",
     "source_after",
     "note",
+    "effective_date_rule",
+    "rule_dependent",
+    "knowledge",
 )
 
 
@@ -52,6 +57,26 @@ def _label(diff: Diff) -> str:
     return f"{diff.policy_id}: {side(diff.before)} -> {side(diff.after)}"
 
 
+def context_lines(answers: list[Answer], notices: list[str]) -> list[str]:
+    """What a reader must know before the rows: notices, the effective-date rule, the
+    rule-dependent windows (and what the other rule reads there), the knowledge time."""
+    lines = [f"NOTICE: {notice}" for notice in notices]
+    lines.append(f"effective-date rule: {answers[0].rule}; knowledge: {answers[-1].knowledge()}")
+    for answer in answers:
+        for window in answer.rule_dependent:
+            lines.append(f"RULE-DEPENDENT ({answer.as_of}): {window['note']}")
+            lines += [f"  under {window['other_rule']}, differs: {d}" for d in window["differences"]]
+    return lines
+
+
+def _windows_cell(diff: Diff) -> str:
+    return " | ".join(
+        f"{answer.as_of}: {w['note']} Differs: {'; '.join(w['differences'])}"
+        for answer in (diff.before, diff.after)
+        for w in answer.rule_dependent
+    )
+
+
 def _substance(change: Change) -> str:
     return {True: "substantive", False: "non-substantive", None: "cannot be compared"}[change.substantive]
 
@@ -62,9 +87,12 @@ def _words(change: Change, style: Styler) -> str:
 
 def diff_text(diff: Diff, everything: bool = False, style: Styler = plain) -> str:
     """The diff as a terminal reads it: one block per change, the audit below."""
-    out = [style("heading", _label(diff))]
+    out = [
+        style("heading", _label(diff)),
+        *(f"  {line}" for line in context_lines([diff.before, diff.after], diff.notices)),
+    ]
     shown = diff.shown(everything)
-    if not shown:
+    if not shown and not diff.notices:
         out.append("  no changes")
     for change in shown:
         where = change.where_after or change.where_before or change.key
@@ -107,12 +135,9 @@ def diff_markdown(diff: Diff, everything: bool = False) -> str:
     def md(role: str, text: str) -> str:
         return {"-": f"~~{text.strip()}~~ " if text.strip() else text, "+": f"**{text.strip()}** "}.get(role, text)
 
-    out = [
-        f"# {cell(_label(diff))}",
-        "",
-        "| Change | Item | Substance | What changed | Source |",
-        "|---|---|---|---|---|",
-    ]
+    out = [f"# {cell(_label(diff))}", ""]
+    out += [f"- {cell(line)}" for line in context_lines([diff.before, diff.after], diff.notices)]
+    out += ["", "| Change | Item | Substance | What changed | Source |", "|---|---|---|---|---|"]
     for change in diff.shown(everything):
         where = change.where_after or change.where_before or change.key
         shown = _words(change, md) if change.words else change.summary
@@ -139,12 +164,22 @@ def diff_markdown(diff: Diff, everything: bool = False) -> str:
 
 
 def diff_rows(diff: Diff, everything: bool = False) -> list[dict[str, Any]]:
-    """One row per change, for CSV and spreadsheets."""
-    return [
+    """One row per change (and per notice), for CSV and spreadsheets; every row carries the
+    effective-date rule, the rule-dependent windows and the knowledge time."""
+    common = {
+        "policy": diff.policy_id,
+        "from_date": diff.before.as_of.isoformat(),
+        "to_date": diff.after.as_of.isoformat(),
+        "from_version": (diff.before.version or {}).get("label"),
+        "to_version": (diff.after.version or {}).get("label"),
+        "effective_date_rule": diff.before.rule,
+        "rule_dependent": _windows_cell(diff),
+        "knowledge": diff.after.knowledge(),
+    }
+    notices = [{**common, "kind": "notice", "summary": notice} for notice in diff.notices]
+    return notices + [
         {
-            "policy": diff.policy_id,
-            "from_version": (diff.before.version or {}).get("label"),
-            "to_version": (diff.after.version or {}).get("label"),
+            **common,
             "table": c.table,
             "key": c.key,
             "kind": c.kind,
@@ -170,23 +205,33 @@ def to_csv(rows: list[dict[str, Any]], columns: tuple[str, ...] | list[str]) -> 
     return buffer.getvalue()
 
 
-def diff_csv(diffs: Iterable[Diff], everything: bool = False) -> str:
-    return to_csv([row for diff in diffs for row in diff_rows(diff, everything)], CSV_COLUMNS)
-
-
-def diff_html(diffs: list[Diff], everything: bool = False) -> str:
+def diff_html(diffs: list[Diff], everything: bool = False, skipped: list[Skipped] | None = None) -> str:
     """A standalone redline page: deletions struck, insertions marked, trees side by side, audit below."""
     pages = [
         {
             "label": _label(diff),
             "diff": diff,
+            "context": context_lines([diff.before, diff.after], diff.notices),
             "changes": diff.shown(everything),
             "hidden": len(diff.changes) - len(diff.shown(everything)),
             "trees": [_tree(diff.before, diff.changes, "before"), _tree(diff.after, diff.changes, "after")],
         }
         for diff in diffs
     ]
-    return TEMPLATES.get_template("diff.html").render(pages=pages, substance=_substance)
+    return TEMPLATES.get_template("diff.html").render(pages=pages, substance=_substance, skipped=skipped or [])
+
+
+def skipped_lines(skipped: list[Skipped]) -> list[str]:
+    """The policies a diff of every policy left out, one line each."""
+    if not skipped:
+        return []
+    return [f"Skipped {len(skipped)} polic{'y' if len(skipped) == 1 else 'ies'} without the versions named:"] + [
+        f"  {s.policy_id}: {s.reason}" for s in skipped
+    ]
+
+
+def skipped_rows(skipped: list[Skipped]) -> list[dict[str, Any]]:
+    return [{"policy": s.policy_id, "kind": "skipped", "summary": s.reason} for s in skipped]
 
 
 SIDE_MARKS = {"removed": ("removed", None), "added": (None, "added"), "replaced": ("removed", "added")}

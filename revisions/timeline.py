@@ -1,7 +1,8 @@
 """A policy's timeline: its versions, each in force over ``[valid_from, valid_to)``.
 
-The newest document is the anchor; each revision's change data, applied backwards, gives
-the version before it. The first revision of the log is the earliest version vouched for.
+Every loaded document is the version of its newest log row; each revision's change data,
+applied backwards, gives the version before it, from the nearest later document. The first
+revision of the log is the earliest version vouched for.
 """
 
 from __future__ import annotations
@@ -11,9 +12,10 @@ from datetime import date
 from difflib import SequenceMatcher
 
 from kb.errors import ChangeDataError
-from kb.model import Criterion, CrossReference, PolicyDocument, PolicyState, Record
+from kb.model import Criterion, CrossReference, PolicyDocument, PolicyState, Record, Source, Unknown
 from revisions.changes import ChangeSet, apply_backwards, renumber
 from revisions.log import DEFAULT_RULE, Revision, revisions_from_log
+from revisions.provenance import Slot, attribute, value
 
 
 @dataclass(frozen=True)
@@ -29,13 +31,15 @@ class Version:
 
 @dataclass(frozen=True)
 class Disagreement:
-    """A record where a loaded document says otherwise than the reconstruction for its dates."""
+    """A record where a loaded document says otherwise than the reconstruction for its dates:
+    ``status`` "differs", or "was unknown" (the reconstruction held it unknown; the document tells it)."""
 
     version: str
     kind: str
     key: str
     reconstructed: dict | None
     document: dict | None
+    status: str = "differs"
 
 
 @dataclass(frozen=True)
@@ -67,14 +71,50 @@ def version_label(revision: Revision, changeset: ChangeSet | None) -> str:
 def build_timeline(documents: list[PolicyDocument], changesets: list[ChangeSet], rule: str = DEFAULT_RULE) -> Timeline:
     """Every version the documents and change data can vouch for, oldest first.
 
-    The newest document is the anchor; an older document replaces the reconstruction of
-    its own version (its text wins) and each disagreement is reported.
+    Each document is the version of its newest log row (the newest document's log lists the
+    revisions); a version older than a document is rebuilt from the nearest later document by
+    applying change data backwards. Where neither tells a version, there is none (a gap).
+    An older document's text wins over the reconstruction of its version, and each
+    disagreement is reported.
     """
-    document = documents[-1]
-    revisions = revisions_from_log(document.revision_log, rule)
+    newest = documents[-1]
+    revisions = revisions_from_log(newest.revision_log, rule)
     by_revision = {changeset.revision: changeset for changeset in changesets}
+    _check_dates(revisions, changesets)
+    if not revisions:
+        return Timeline(newest.policy_id, rule, (), (), ())
+    anchors = _anchors(revisions, documents)
+    slots: list[Slot] = []
+    found: list[Disagreement] = []
+    later: PolicyState | None = None
+    nearest: PolicyState | None = None
+    for index in reversed(range(len(revisions))):
+        revision = revisions[index]
+        derived = None
+        step = by_revision.get(revisions[index + 1].date) if index + 1 < len(revisions) else None
+        if later is not None and step is not None:
+            derived = apply_backwards(later, step, revisions[index + 1].clause_texts)
+        document = anchors.get(index)
+        state, sha = derived, None
+        if document is not None:
+            state, sha = _document_state(document, derived or nearest), document.sha256
+            if derived is not None:
+                found += disagreements(version_label(revision, by_revision.get(revision.date)), derived, state)
+        slots.append(Slot(revision, state, sha, by_revision.get(revision.date)))
+        later = state
+        nearest = state or nearest
+    first = by_revision.get(revisions[0].date)
+    if first and later is not None:  # checked against the earliest version, not stored
+        apply_backwards(later, first, revisions[0].clause_texts)
+    slots.reverse()
+    versions = _versions(slots, attribute(slots), by_revision)
+    return Timeline(newest.policy_id, rule, tuple(revisions), tuple(versions), tuple(found))
+
+
+def _check_dates(revisions: list[Revision], changesets: list[ChangeSet]) -> None:
+    """Change data of a revision the log does not list is an error (unless it is newer than the log)."""
     dates = {r.date for r in revisions}
-    for changeset in changesets:  # change data of revisions after the document's own log does not apply to it
+    for changeset in changesets:
         if changeset.revision not in dates and revisions and changeset.revision < revisions[-1].date:
             raise ChangeDataError(
                 changeset.path,
@@ -82,43 +122,42 @@ def build_timeline(documents: list[PolicyDocument], changesets: list[ChangeSet],
                 "a revision Date that is a row of the revision log",
                 changeset.revision.isoformat(),
             )
-    if not revisions:
-        return Timeline(document.policy_id, rule, (), (), ())
+
+
+def _anchors(revisions: list[Revision], documents: list[PolicyDocument]) -> dict[int, PolicyDocument]:
+    """Each document at the revision of its newest log row (a later document of the same revision wins)."""
+    index = {revision.date: n for n, revision in enumerate(revisions)}
+    anchors: dict[int, PolicyDocument] = {}
+    for document in documents:
+        if document.revision_log:
+            last = max(row.date for row in document.revision_log)
+            if last in index:
+                anchors[index[last]] = document
+    return anchors
+
+
+def _document_state(document: PolicyDocument, reference: PolicyState | None) -> PolicyState:
+    """A document's records, its criteria given the identities of ``reference`` (the version
+    after it, or its reconstruction) where they match."""
     state = PolicyState.of(document.records)
+    if reference is not None:
+        state = align_identities(state, reference)
     renumber(state)
-    states: list[tuple[Revision, PolicyState, str]] = [(revisions[-1], state, "document")]
-    for later, earlier in zip(reversed(revisions), reversed(revisions[:-1])):
-        changeset = by_revision.get(later.date)
-        if changeset is None:
-            break  # without the change data of ``later`` nothing before it can be vouched for
-        state = apply_backwards(state, changeset, later.clause_texts)
-        states.append((earlier, state, "reconstructed"))
-    first = by_revision.get(revisions[0].date)
-    if first and len(states) == len(revisions):  # checked against the earliest version, not stored
-        apply_backwards(state, first, revisions[0].clause_texts)
-    states.reverse()
-    ordered = sorted(states, key=lambda s: (s[0].effective_date, s[0].date))
+    return state
+
+
+def _versions(slots: list[Slot], states: list[PolicyState | None], by_revision: dict[date, ChangeSet]) -> list[Version]:
+    """Versions over ``[effective date, next revision's effective date)``; none where nothing tells one."""
     versions: list[Version] = []
-    for index, (revision, version_state, basis) in enumerate(ordered):
-        valid_to = ordered[index + 1][0].effective_date if index + 1 < len(ordered) else None
-        if valid_to is not None and valid_to <= revision.effective_date:
-            continue  # superseded on the day it took effect
-        sha = document.sha256 if basis == "document" else None
-        versions.append(
-            Version(
-                version_label(revision, by_revision.get(revision.date)),
-                revision.effective_date,
-                valid_to,
-                revision,
-                basis,
-                version_state,
-                sha,
-            )
-        )
-    snapshots = [apply_snapshot(versions, older) for older in documents[:-1]]
-    return Timeline(
-        document.policy_id, rule, tuple(revisions), tuple(versions), tuple(d for found in snapshots for d in found)
-    )
+    for index, (slot, state) in enumerate(zip(slots, states)):
+        revision = slot.revision
+        valid_to = slots[index + 1].revision.effective_date if index + 1 < len(slots) else None
+        if state is None or (valid_to is not None and valid_to <= revision.effective_date):
+            continue  # nothing tells this version, or it was superseded on the day it took effect
+        basis = "document" if slot.document_sha256 else "reconstructed"
+        label = version_label(revision, by_revision.get(revision.date))
+        versions.append(Version(label, revision.effective_date, valid_to, revision, basis, state, slot.document_sha256))
+    return versions
 
 
 def intervals(versions: tuple[Version, ...] | list[Version]) -> list[Interval]:
@@ -142,30 +181,30 @@ def intervals(versions: tuple[Version, ...] | list[Version]) -> list[Interval]:
     return closed + list(open_rows.values())
 
 
-def apply_snapshot(versions: list[Version], document: PolicyDocument) -> list[Disagreement]:
-    """Put an older document's own text in place of its version's reconstruction."""
-    if not document.revision_log:
-        return []
-    last = max(document.revision_log, key=lambda row: row.date).date
-    index = next((i for i, v in enumerate(versions) if v.revision.date == last), None)
-    if index is None:
-        return []
-    reconstructed = versions[index]
-    state = align_identities(PolicyState.of(document.records), reconstructed.state)
-    renumber(state)
-    versions[index] = replace(reconstructed, basis="document", state=state, document_sha256=document.sha256)
-    return disagreements(reconstructed.label, reconstructed.state, state)
-
-
 def disagreements(label: str, reconstructed: PolicyState, document: PolicyState) -> list[Disagreement]:
+    """Records of a version that its document and its reconstruction tell differently (what
+    each says, not how it was read or numbered)."""
+    unknowns = list(reconstructed.records[Unknown.KIND].values())
     found = []
     for kind, by_key in document.records.items():
+        if kind == Unknown.KIND:
+            continue
         old = reconstructed.records[kind]
         for key in sorted(set(by_key) | set(old)):
             before, after = old.get(key), by_key.get(key)
-            if before is None or after is None or before.content() != after.content():
-                found.append(Disagreement(label, kind, key, before and before.content(), after and after.content()))
+            if before is not None and after is not None and _said(before) == _said(after):
+                continue
+            record = before or after
+            unknown = (before is not None and before.provenance.source == Source.UNKNOWN) or (
+                before is None and any(u.covers(record) for u in unknowns)  # type: ignore[arg-type]
+            )
+            status = "was unknown" if unknown else "differs"
+            found.append(Disagreement(label, kind, key, before and before.content(), after and after.content(), status))
     return found
+
+
+def _said(record: Record) -> dict[str, object]:
+    return {k: v for k, v in value(record).items() if k != "raw_text"}
 
 
 def align_identities(document: PolicyState, reconstructed: PolicyState) -> PolicyState:
