@@ -1,10 +1,13 @@
 """The revision-log audit: does each logged clause match a change, and each change a clause?
 
-A diff across revisions is cut into steps (one per revision between the two versions); each
-step's structural changes are matched against that revision's change clauses by what the
-clause names: its category (durations, references, codes ...) and the words it shares with
-the change. A word counts only where it is specific: in the passage that changed, or rare
-among the step's items ("prescribed" names nothing; "induction" does).
+A span of versions is cut into steps (one per revision); each step's changes are matched
+against that revision's clauses. A clause matches a change only if the change carries the
+values the clause names, on the side it names them (``revisions.clauses``: "updated age to
+≥ 15 years" wants 15 years in the version after); a clause naming no value matches by its
+specific words ("induction", not "prescribed"). A clause whose value is missing but whose
+change reads another of the same unit is "value differs"; a clause is "not checkable" only
+where the value it needs could stand on an unknown side. The change data's citations are
+checked too: an operation must cite a clause that describes the change it makes.
 """
 
 from __future__ import annotations
@@ -16,8 +19,9 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from kb.asof import as_of
-from kb.diff import Change, Diff, diff_answers
-from kb.model import LINES_OF_BUSINESS
+from kb.diff import Change, Diff, diff_answers, normalise
+from kb.wording import mentions, rarity
+from revisions.clauses import Value, quantities, read_clause
 
 CATEGORY_TABLES: dict[str, frozenset[str]] = {
     "criteria": frozenset({"criterion", "statement"}),
@@ -30,100 +34,18 @@ CATEGORY_TABLES: dict[str, frozenset[str]] = {
 }
 """Which record tables a clause of each category can speak of ("other": any)."""
 
-STOPWORDS = frozenset(
-    [
-        "a",
-        "an",
-        "and",
-        "or",
-        "of",
-        "to",
-        "for",
-        "the",
-        "in",
-        "on",
-        "at",
-        "by",
-        "with",
-        "as",
-        "is",
-        "be",
-        "are",
-        "was",
-        "were",
-        "that",
-        "this",
-        "these",
-        "those",
-        "its",
-        "it",
-        "if",
-        "not",
-        "no",
-        "than",
-        "more",
-        "per",
-        "from",
-        "into",
-        "when",
-        "also",
-        "since",
-        "both",
-        "one",
-        "following",
-        "all",
-        "any",
-        "each",
-        "has",
-        "have",
-        "had",
-        "must",
-        "meet",
-        "meets",
-        "criteria",
-        "criterion",
-        "option",
-        "options",
-        "added",
-        "removed",
-        "revised",
-        "updated",
-        "update",
-        "updates",
-        "corrected",
-        "clarified",
-        "include",
-        "includes",
-        "requirement",
-        "requirements",
-        "use",
-        "nccn",
-        "compendium",
-    ]
-)
-SYNONYMS: dict[str, tuple[str, ...]] = {
-    "monotherapy": ("single", "agent"),
-    "ph-negative": ("philadelphia", "chromosome-negative"),
-    "ph-positive": ("philadelphia", "chromosome-positive"),
+PRIMARY: dict[str, frozenset[str]] = {
+    "criteria": frozenset({"criterion"}),
+    "dosing": frozenset({"dosing", "criterion"}),
 }
-"""Words of the revision log that the criteria spell another way."""
+"""A clause of these categories must touch one of these tables ("updated criteria" is not met by the FDA statement alone)."""
 
-RARE = 2
-"""A word is specific if at most this many of the step's records use it."""
-
-_WORD = re.compile(r"[a-z0-9≥≤]+(?:[-/.][a-z0-9]+)*")
-
-
-def words(text: str | None) -> set[str]:
-    found = set(_WORD.findall((text or "").casefold().replace("’", "'")))
-    for word in list(found):
-        found.update(SYNONYMS.get(word, ()))
-    return found - STOPWORDS
+PROBLEMS = ("logged, not seen", "value differs")
 
 
 @dataclass
 class ClauseFinding:
-    """One clause of the log and what it was matched to."""
+    """One clause of the log and what it was matched to (changes named by their printed labels)."""
 
     revision_date: str
     ordinal: int
@@ -143,13 +65,37 @@ class UnloggedChange:
 
 
 @dataclass
+class CitationFinding:
+    """An operation of the change data that cites a clause not describing its change."""
+
+    revision_date: str
+    source: str
+    change: str
+    cited: int
+    reason: str
+
+
+@dataclass
 class Audit:
     steps: list[dict[str, Any]]
     clauses: list[ClauseFinding]
     unlogged: list[UnloggedChange]
+    citations: list[CitationFinding] = field(default_factory=list)
 
     def logged_not_seen(self) -> list[ClauseFinding]:
         return [c for c in self.clauses if c.status == "logged, not seen"]
+
+    def problems(self) -> list[str]:
+        """Every finding an auditor must resolve, one line each (empty: the history holds)."""
+        return (
+            [
+                f"{c.revision_date} #{c.ordinal} {c.status}: {c.text} ({c.reason})"
+                for c in self.clauses
+                if c.status in PROBLEMS
+            ]
+            + [f"{u.revision_date} changed, not logged: {u.table} {u.key}: {u.summary}" for u in self.unlogged]
+            + [f"{c.revision_date} citation: {c.source} {c.reason}" for c in self.citations]
+        )
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -157,89 +103,189 @@ class Audit:
             "clauses": [asdict(c) for c in self.clauses],
             "logged_not_seen": [asdict(c) for c in self.logged_not_seen()],
             "changed_not_logged": [asdict(c) for c in self.unlogged],
+            "citations": [asdict(c) for c in self.citations],
         }
 
 
-def audit_step(
-    step: Diff, revision_date: str, clauses: list[dict[str, Any]]
-) -> tuple[list[ClauseFinding], list[UnloggedChange]]:
-    """Match one revision's clauses to the changes between the versions before and after it."""
-    rarity = _rarity(step)
-    findings: list[ClauseFinding] = []
-    matched: set[int] = set()
-    for clause in clauses:
-        tables = CATEGORY_TABLES.get(clause["category"])
-        candidates = [c for c in step.changes if tables is None or c.table in tables]
-        hits = [c for c in candidates if c.substantive and _mentions(clause, c, rarity)]
-        matched.update(id(c) for c in hits)
-        finding = ClauseFinding(
-            revision_date, clause["ordinal"], clause["text"], clause["category"], "matched", [c.key for c in hits]
-        )
-        if not hits:
-            unknown = [c.note for c in candidates if c.substantive is None]
-            reason = unknown[0] if unknown else _unknown_reason(step, tables)
-            if reason:
-                finding.status = "not checkable"
-                finding.reason = reason
-            else:
-                finding.status = "logged, not seen"
-        findings.append(finding)
-    unlogged = [
-        UnloggedChange(revision_date, c.table, c.key, c.summary)
+def change_name(change: Change) -> str:
+    """A change named as the version shows it: the printed label of a criterion, else its table and key."""
+    if change.table == "criterion":
+        where = change.where_after or change.where_before or change.key
+        return f"{where} (replaced)" if change.kind == "replaced" else where
+    return f"{change.table} {change.key}"
+
+
+def side_text(change: Change, side: str, deep: bool = True) -> str | None:
+    """What one side of a change reads (None: that side is unknown), with its subtree if ``deep``."""
+    record = change.before if side == "before" else change.after
+    unknown = (change.kind == "became known" and side == "before") or (
+        change.kind == "became unknown" and side == "after"
+    )
+    if unknown:
+        return None
+    if record is None:
+        return ""
+    parts = [str(record.get(name) or "") for name in ("text", "logic_text", "citation", "policy_ref", "regimen")]
+    if deep:
+        parts += change.subtree_before if side == "before" else change.subtree_after
+    return " ".join(p for p in parts if p)
+
+
+def carries(change: Change, value: Value) -> bool | None:
+    """Does ``change`` carry ``value`` on its side (None: that side is unknown and might)?"""
+    sides = ("before", "after") if value.side == "either" else (value.side,)
+    found: list[bool | None] = []
+    for side in sides:
+        text = side_text(change, side, deep=value.kind != "quote")
+        if text is None:
+            found.append(None)
+        elif value.kind == "quantity":
+            found.append(value.text in quantities(text))
+        elif value.kind == "policy":
+            found.append(value.text in text)
+        else:
+            wanted, said = normalise(value.text) or "", normalise(text) or ""
+            found.append(re.search(rf"(?<!\w){re.escape(wanted)}(?!\w)", said) is not None)
+    return True if True in found else None if None in found else False
+
+
+def _conflicts(change: Change, value: Value) -> bool:
+    """Does ``change`` read another quantity of the same unit where the clause wants ``value``?"""
+    if value.kind != "quantity":
+        return False
+    unit = value.text.split(" ", 1)[1]
+    sides = ("before", "after") if value.side == "either" else (value.side,)
+    return any(any(q.split(" ", 1)[1] == unit for q in quantities(side_text(change, side) or "")) for side in sides)
+
+
+@dataclass
+class _Check:
+    status: str
+    fits: list[Change]
+    reason: str | None = None
+
+
+def check_clause(clause: dict[str, Any], step: Diff, counts: Counter[str], markers: list[str]) -> _Check:
+    """Match one clause against the changes of its step (see the module doc)."""
+    reading = read_clause(clause["text"])
+    tables = CATEGORY_TABLES.get(clause["category"])
+    primary = PRIMARY.get(clause["category"], tables)
+    candidates = [
+        c
         for c in step.changes
-        if c.substantive and id(c) not in matched
+        if (tables is None or c.table in tables)
+        and c.substantive is not False
+        and c.table != "unknown"
+        and (
+            not reading.lines_of_business
+            or (c.before or c.after or {}).get("line_of_business") in reading.lines_of_business
+        )
     ]
-    return findings, unlogged
+    worded = [c for c in candidates if mentions(reading.action, c, counts)]
+    if reading.values:
+        fits = [c for c in candidates if any(carries(c, v) for v in reading.values)]
+        missing = [v for v in reading.values if not any(carries(c, v) for c in fits)]
+        if not missing and any(primary is None or c.table in primary for c in fits):
+            return _Check("matched", fits)
+        if missing:
+            named = ", ".join(f"{v.text!r} ({v.side})" for v in missing)
+            if differing := [c for c in worded if any(_conflicts(c, v) for v in missing)]:
+                reads = "; ".join(f"{change_name(c)} reads {c.summary}" for c in differing)
+                return _Check("value differs", differing, f"the log names {named}; {reads}")
+            if any(carries(c, v) is None for c in candidates for v in missing):
+                return _Check("not checkable", [], f"{named} may stand on a side that is unknown")
+            return _Check("logged, not seen", [], f"no change carries {named}" + _also(fits))
+        return _Check(
+            "logged, not seen",
+            [],
+            f"only {', '.join(change_name(c) for c in fits)} carries it; no {'/'.join(sorted(primary or []))} change does",
+        )
+    known = [c for c in worded if c.substantive]
+    if known and any(primary is None or c.table in primary for c in known):
+        return _Check("matched", worded)
+    if worded or markers:
+        reason = worded[0].note if worded else markers[0]
+        return _Check("not checkable", [], reason)
+    return _Check("logged, not seen", [], "no change of this step is what the clause describes")
 
 
-def _unknown_reason(step: Diff, tables: frozenset[str] | None) -> str | None:
-    """Why a clause cannot be checked: either version holds an unknown of a kind it speaks of."""
-    for answer in (step.before, step.after):
-        for row in answer.records.get("unknown", []):
-            if tables is None or row["kind"] in tables:
-                return f"{answer.version['label'] if answer.version else '?'}: {row['reason']}"
-    return None
+def _also(fits: list[Change]) -> str:
+    return f" (it is carried by {', '.join(change_name(c) for c in fits)})" if fits else ""
 
 
-def _rarity(step: Diff) -> Counter[str]:
-    """In how many of the step's changed or surrounding records each word occurs."""
-    counts: Counter[str] = Counter()
-    for texts in _record_texts(step).values():
-        counts.update(set().union(*(words(t) for t in texts)))
-    return counts
-
-
-def _record_texts(step: Diff) -> dict[str, list[str]]:
-    texts: dict[str, list[str]] = {}
-    for answer in (step.before, step.after):
-        for table in ("criterion", "statement"):
-            for row in answer.records.get(table, []):
-                texts.setdefault(f"{table}:{row['record_key']}", []).append(row.get("text") or "")
-    return texts
-
-
-def _mentions(clause: dict[str, Any], change: Change, rarity: Counter[str]) -> bool:
-    said = words(clause["text"])
-    if change.table == "duration":
-        named = {lob for lob in LINES_OF_BUSINESS if lob.casefold() in said}
-        return not named or (change.before or change.after or {}).get("line_of_business") in named
-    if change.table not in ("criterion", "statement"):
-        return True
-    if change.words and change.kind not in ("replaced", "added", "removed"):
-        changed = words(" ".join(text for op, text in change.words if op != "="))
-        if said & changed:
-            return True
-    return bool(said & {w for w in _change_words(change) if rarity[w] <= RARE})
-
-
-def _change_words(change: Change) -> set[str]:
-    texts = [
-        (change.before or {}).get("text"),
-        (change.after or {}).get("text"),
-        *change.subtree_before,
-        *change.subtree_after,
+def _markers(step: Diff, tables: frozenset[str] | None) -> list[str]:
+    """Unknown records of a kind the clause speaks of, in either version of the step."""
+    return [
+        f"{answer.version['label'] if answer.version else '?'}: {row['reason']}"
+        for answer in (step.before, step.after)
+        for row in answer.records.get("unknown", [])
+        if tables is None or row["kind"] in tables
     ]
-    return set().union(*(words(t) for t in texts))
+
+
+def audit_step(
+    step: Diff, revision_date: str, clauses: list[dict[str, Any]], operations: list[dict[str, Any]] | None = None
+) -> tuple[list[ClauseFinding], list[UnloggedChange], list[CitationFinding]]:
+    """Match one revision's clauses to the changes between the versions before and after it,
+    and check that each of its operations cites a clause that describes its change."""
+    counts = rarity(step)
+    findings: list[ClauseFinding] = []
+    explained: dict[int, set[int]] = {}
+    for clause in clauses:
+        check = check_clause(clause, step, counts, _markers(step, CATEGORY_TABLES.get(clause["category"])))
+        for change in check.fits:
+            explained.setdefault(id(change), set()).add(clause["ordinal"])
+        findings.append(
+            ClauseFinding(
+                revision_date,
+                clause["ordinal"],
+                clause["text"],
+                clause["category"],
+                check.status,
+                [change_name(c) for c in check.fits],
+                check.reason,
+            )
+        )
+    unlogged = [
+        UnloggedChange(revision_date, c.table, change_name(c), c.summary)
+        for c in step.changes
+        if c.substantive and id(c) not in explained
+    ]
+    return findings, unlogged, _citations(step, revision_date, clauses, operations or [], explained)
+
+
+def _citations(
+    step: Diff,
+    revision_date: str,
+    clauses: list[dict[str, Any]],
+    operations: list[dict[str, Any]],
+    explained: dict[int, set[int]],
+) -> list[CitationFinding]:
+    """Operations that cite a clause the revision lacks, or one that does not describe their change."""
+    numbers = {c["ordinal"] for c in clauses}
+    found = []
+    for op in operations:
+        where = f"{op['path'].rsplit('/', 1)[-1]}:{op['line']}"
+        if op["clause"] not in numbers:
+            found.append(
+                CitationFinding(
+                    revision_date,
+                    where,
+                    op["record_key"],
+                    op["clause"],
+                    f"cites clause {op['clause']}, which the revision does not have",
+                )
+            )
+            continue
+        if op["action"] == "unknown":
+            continue
+        for change in step.changes:
+            made = change.table == op["kind"] and op["record_key"] in change.key.split(" -> ")
+            if made and explained.get(id(change)) and op["clause"] not in explained[id(change)]:
+                others = ", ".join(f"#{n}" for n in sorted(explained[id(change)]))
+                reason = f"cites clause #{op['clause']} for {change_name(change)}, which that clause does not describe ({others} does)"
+                found.append(CitationFinding(revision_date, where, change_name(change), op["clause"], reason))
+    return found
 
 
 def audit_diff(connection: sqlite3.Connection, diff: Diff) -> Audit:
@@ -251,19 +297,18 @@ def audit_diff(connection: sqlite3.Connection, diff: Diff) -> Audit:
     ).fetchall()
     start = diff.before.as_of.isoformat() if diff.before.covered else ""
     end = diff.after.as_of.isoformat()
-    steps, findings, unlogged = [], [], []
+    audit = Audit([], [], [])
     for earlier, later in zip([None, *versions], versions):
         if not start < later["valid_from"] <= end:
             continue
-        clauses = [
-            dict(row)
-            for row in connection.execute(
-                "SELECT ordinal, text, category FROM change_clause WHERE policy_id = ? AND revision_date = ?"
-                " AND superseded_at IS NULL ORDER BY ordinal",
-                (diff.policy_id, later["revision_date"]),
-            )
-        ]
-        steps.append(
+        clauses = _rows(
+            connection,
+            "SELECT ordinal, text, category FROM change_clause WHERE policy_id = ? AND revision_date = ?"
+            " AND superseded_at IS NULL ORDER BY ordinal",
+            diff.policy_id,
+            later["revision_date"],
+        )
+        audit.steps.append(
             {
                 "from": earlier["label"] if earlier else None,
                 "to": later["label"],
@@ -271,23 +316,30 @@ def audit_diff(connection: sqlite3.Connection, diff: Diff) -> Audit:
             }
         )
         if earlier is None:
-            findings += [
+            why = f"{later['label']} is the earliest version known; nothing to compare it with"
+            audit.clauses += [
                 ClauseFinding(
-                    later["revision_date"],
-                    c["ordinal"],
-                    c["text"],
-                    c["category"],
-                    "not checkable",
-                    reason=f"{later['label']} is the earliest version known; nothing to compare it with",
+                    later["revision_date"], c["ordinal"], c["text"], c["category"], "not checkable", reason=why
                 )
                 for c in clauses
             ]
             continue
+        operations = _rows(
+            connection,
+            "SELECT * FROM change_operation WHERE policy_id = ? AND revision_date = ? AND superseded_at IS NULL",
+            diff.policy_id,
+            later["revision_date"],
+        )
         step = diff_answers(
             as_of(connection, diff.policy_id, earlier["valid_from"]),
             as_of(connection, diff.policy_id, later["valid_from"]),
         )
-        found, missed = audit_step(step, later["revision_date"], clauses)
-        findings += found
-        unlogged += missed
-    return Audit(steps, findings, unlogged)
+        found, missed, citations = audit_step(step, later["revision_date"], clauses, operations)
+        audit.clauses += found
+        audit.unlogged += missed
+        audit.citations += citations
+    return audit
+
+
+def _rows(connection: sqlite3.Connection, sql: str, *params: str) -> list[dict[str, Any]]:
+    return [dict(row) for row in connection.execute(sql, params)]

@@ -125,6 +125,8 @@ def _audit_lines(diff: Diff) -> list[str]:
     lines.append(f"  logged, not seen: {len(diff.audit.logged_not_seen())}")
     lines.append(f"  changed, not logged: {len(diff.audit.unlogged)}")
     lines += [f"    {u.revision_date} {u.table} {u.key}: {u.summary}" for u in diff.audit.unlogged]
+    lines.append(f"  citations that do not fit: {len(diff.audit.citations)}")
+    lines += [f"    {c.revision_date} {c.source}: {c.reason}" for c in diff.audit.citations]
     return lines
 
 
@@ -160,6 +162,8 @@ def diff_markdown(diff: Diff, everything: bool = False) -> str:
             )
         out += ["", f"Changed, not logged: {len(diff.audit.unlogged)}"]
         out += [f"- {u.revision_date} {u.table} {cell(u.key)}: {cell(u.summary)}" for u in diff.audit.unlogged]
+        out += ["", f"Citations that do not fit: {len(diff.audit.citations)}"]
+        out += [f"- {c.revision_date} {cell(c.source)}: {cell(c.reason)}" for c in diff.audit.citations]
     return "\n".join(out) + "\n"
 
 

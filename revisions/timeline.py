@@ -49,6 +49,7 @@ class Timeline:
     revisions: tuple[Revision, ...]
     versions: tuple[Version, ...]
     disagreements: tuple[Disagreement, ...]
+    changesets: tuple[ChangeSet, ...] = ()
 
     @property
     def earliest(self) -> date | None:
@@ -108,7 +109,8 @@ def build_timeline(documents: list[PolicyDocument], changesets: list[ChangeSet],
         apply_backwards(later, first, revisions[0].clause_texts)
     slots.reverse()
     versions = _versions(slots, attribute(slots), by_revision)
-    return Timeline(newest.policy_id, rule, tuple(revisions), tuple(versions), tuple(found))
+    used = tuple(by_revision[r.date] for r in revisions if r.date in by_revision)
+    return Timeline(newest.policy_id, rule, tuple(revisions), tuple(versions), tuple(found), used)
 
 
 def _check_dates(revisions: list[Revision], changesets: list[ChangeSet]) -> None:
