@@ -12,35 +12,21 @@ checked too: an operation must cite a clause that describes the change it makes.
 
 from __future__ import annotations
 
-import re
 import sqlite3
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from kb.asof import as_of
+from kb.asof import Answer, as_of
+from kb.citations import CitationFinding, carried_across, check_citations, check_unknowns
+from kb.dates import to_timestamp
 from kb.diff import Change, Diff, diff_answers, normalise
-from kb.wording import mentions, rarity
-from revisions.clauses import Value, quantities, read_clause
+from kb.model import in_scope
+from kb.wording import carries, change_name, conflicts, mentions, names_scope, rarity
+from loaders.logic import logic_of
+from revisions.clauses import CATEGORY_TABLES, PRIMARY, read_clause
 
-CATEGORY_TABLES: dict[str, frozenset[str]] = {
-    "criteria": frozenset({"criterion", "statement"}),
-    "template": frozenset({"criterion", "cross_reference", "statement"}),
-    "duration": frozenset({"duration"}),
-    "cross_reference": frozenset({"cross_reference", "criterion"}),
-    "references": frozenset({"reference"}),
-    "coding": frozenset({"code"}),
-    "dosing": frozenset({"dosing", "criterion"}),
-}
-"""Which record tables a clause of each category can speak of ("other": any)."""
-
-PRIMARY: dict[str, frozenset[str]] = {
-    "criteria": frozenset({"criterion"}),
-    "dosing": frozenset({"dosing", "criterion"}),
-}
-"""A clause of these categories must touch one of these tables ("updated criteria" is not met by the FDA statement alone)."""
-
-PROBLEMS = ("logged, not seen", "value differs")
+PROBLEMS = ("logged, not seen", "value differs", "partly seen")
 
 
 @dataclass
@@ -65,22 +51,12 @@ class UnloggedChange:
 
 
 @dataclass
-class CitationFinding:
-    """An operation of the change data that cites a clause not describing its change."""
-
-    revision_date: str
-    source: str
-    change: str
-    cited: int
-    reason: str
-
-
-@dataclass
 class Audit:
     steps: list[dict[str, Any]]
     clauses: list[ClauseFinding]
     unlogged: list[UnloggedChange]
     citations: list[CitationFinding] = field(default_factory=list)
+    inconsistencies: list[str] = field(default_factory=list)
 
     def logged_not_seen(self) -> list[ClauseFinding]:
         return [c for c in self.clauses if c.status == "logged, not seen"]
@@ -95,6 +71,7 @@ class Audit:
             ]
             + [f"{u.revision_date} changed, not logged: {u.table} {u.key}: {u.summary}" for u in self.unlogged]
             + [f"{c.revision_date} citation: {c.source} {c.reason}" for c in self.citations]
+            + [f"inconsistent: {line}" for line in self.inconsistencies]
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -104,58 +81,8 @@ class Audit:
             "logged_not_seen": [asdict(c) for c in self.logged_not_seen()],
             "changed_not_logged": [asdict(c) for c in self.unlogged],
             "citations": [asdict(c) for c in self.citations],
+            "inconsistencies": self.inconsistencies,
         }
-
-
-def change_name(change: Change) -> str:
-    """A change named as the version shows it: the printed label of a criterion, else its table and key."""
-    if change.table == "criterion":
-        where = change.where_after or change.where_before or change.key
-        return f"{where} (replaced)" if change.kind == "replaced" else where
-    return f"{change.table} {change.key}"
-
-
-def side_text(change: Change, side: str, deep: bool = True) -> str | None:
-    """What one side of a change reads (None: that side is unknown), with its subtree if ``deep``."""
-    record = change.before if side == "before" else change.after
-    unknown = (change.kind == "became known" and side == "before") or (
-        change.kind == "became unknown" and side == "after"
-    )
-    if unknown:
-        return None
-    if record is None:
-        return ""
-    parts = [str(record.get(name) or "") for name in ("text", "logic_text", "citation", "policy_ref", "regimen")]
-    if deep:
-        parts += change.subtree_before if side == "before" else change.subtree_after
-    return " ".join(p for p in parts if p)
-
-
-def carries(change: Change, value: Value) -> bool | None:
-    """Does ``change`` carry ``value`` on its side (None: that side is unknown and might)?"""
-    sides = ("before", "after") if value.side == "either" else (value.side,)
-    found: list[bool | None] = []
-    for side in sides:
-        text = side_text(change, side, deep=value.kind != "quote")
-        if text is None:
-            found.append(None)
-        elif value.kind == "quantity":
-            found.append(value.text in quantities(text))
-        elif value.kind == "policy":
-            found.append(value.text in text)
-        else:
-            wanted, said = normalise(value.text) or "", normalise(text) or ""
-            found.append(re.search(rf"(?<!\w){re.escape(wanted)}(?!\w)", said) is not None)
-    return True if True in found else None if None in found else False
-
-
-def _conflicts(change: Change, value: Value) -> bool:
-    """Does ``change`` read another quantity of the same unit where the clause wants ``value``?"""
-    if value.kind != "quantity":
-        return False
-    unit = value.text.split(" ", 1)[1]
-    sides = ("before", "after") if value.side == "either" else (value.side,)
-    return any(any(q.split(" ", 1)[1] == unit for q in quantities(side_text(change, side) or "")) for side in sides)
 
 
 @dataclass
@@ -165,7 +92,11 @@ class _Check:
     reason: str | None = None
 
 
-def check_clause(clause: dict[str, Any], step: Diff, counts: Counter[str], markers: list[str]) -> _Check:
+def _in_lob(change: Change, lobs: tuple[str, ...]) -> bool:
+    return not lobs or (change.before or change.after or {}).get("line_of_business") in lobs
+
+
+def check_clause(clause: dict[str, Any], step: Diff, counts: Counter[str]) -> _Check:
     """Match one clause against the changes of its step (see the module doc)."""
     reading = read_clause(clause["text"])
     tables = CATEGORY_TABLES.get(clause["category"])
@@ -176,68 +107,122 @@ def check_clause(clause: dict[str, Any], step: Diff, counts: Counter[str], marke
         if (tables is None or c.table in tables)
         and c.substantive is not False
         and c.table != "unknown"
-        and (
-            not reading.lines_of_business
-            or (c.before or c.after or {}).get("line_of_business") in reading.lines_of_business
-        )
+        and _in_lob(c, reading.lines_of_business)
     ]
-    worded = [c for c in candidates if mentions(reading.action, c, counts)]
-    if reading.values:
-        fits = [c for c in candidates if any(carries(c, v) for v in reading.values)]
-        missing = [v for v in reading.values if not any(carries(c, v) for c in fits)]
-        if not missing and any(primary is None or c.table in primary for c in fits):
-            return _Check("matched", fits)
-        if missing:
-            named = ", ".join(f"{v.text!r} ({v.side})" for v in missing)
-            if differing := [c for c in worded if any(_conflicts(c, v) for v in missing)]:
-                reads = "; ".join(f"{change_name(c)} reads {c.summary}" for c in differing)
-                return _Check("value differs", differing, f"the log names {named}; {reads}")
-            if any(carries(c, v) is None for c in candidates for v in missing):
-                return _Check("not checkable", [], f"{named} may stand on a side that is unknown")
-            return _Check("logged, not seen", [], f"no change carries {named}" + _also(fits))
+    worded = [c for c in candidates if mentions(reading.action, c, counts, reading.side)]
+    if not reading.values:
+        known = [c for c in worded if c.substantive]
+        if known and any(primary is None or c.table in primary for c in known):
+            return _Check("matched", worded)
+        hidden = [c.note for c in worded if c.note] + markers(step, tables, reading.action)
+        if hidden:
+            return _Check("not checkable", [], hidden[0])
+        return _Check("logged, not seen", [], "no change of this step is what the clause describes")
+    carriers = [c for c in candidates if any(carries(c, v) for v in reading.values)]
+    if clashing := [c for c in carriers if any(conflicts(c, v) and not carries(c, v) for v in reading.values)]:
+        reads = "; ".join(f"{change_name(c)} reads {c.summary}" for c in clashing)
+        return _Check("value differs", carriers, f"the log names {', '.join(v.text for v in reading.values)}; {reads}")
+    fits = carriers
+    missing = [v for v in reading.values if not any(carries(c, v) for c in fits)]
+    if not missing and any(primary is None or c.table in primary for c in fits):
+        partly = _every_line_of_business(clause["category"], reading.lines_of_business, step, fits)
+        return partly or _Check("matched", fits)
+    if not missing:
+        named = "/".join(sorted(primary or []))
         return _Check(
-            "logged, not seen",
-            [],
-            f"only {', '.join(change_name(c) for c in fits)} carries it; no {'/'.join(sorted(primary or []))} change does",
+            "logged, not seen", [], f"only {', '.join(map(change_name, fits))} carries it; no {named} change does"
         )
-    known = [c for c in worded if c.substantive]
-    if known and any(primary is None or c.table in primary for c in known):
-        return _Check("matched", worded)
-    if worded or markers:
-        reason = worded[0].note if worded else markers[0]
-        return _Check("not checkable", [], reason)
-    return _Check("logged, not seen", [], "no change of this step is what the clause describes")
+    named = ", ".join(f"{v.text!r} ({v.side})" for v in missing)
+    if differing := [c for c in worded if any(conflicts(c, v) for v in missing)]:
+        reads = "; ".join(f"{change_name(c)} reads {c.summary}" for c in differing)
+        return _Check("value differs", differing, f"the log names {named}; {reads}")
+    if any(carries(c, v) is None for c in candidates for v in missing):
+        return _Check("not checkable", [], f"{named} may stand on a side that is unknown")
+    return _Check("logged, not seen", [], f"no change carries {named}" + _also(fits))
+
+
+def _every_line_of_business(category: str, lobs: tuple[str, ...], step: Diff, fits: list[Change]) -> _Check | None:
+    """A duration clause naming no line of business revises every line of business of the
+    sections it touches: one that did not change is "partly seen"."""
+    if category != "duration" or lobs:
+        return None
+    places = {(row["section"], row["indication"]) for c in fits for row in (c.after or c.before or {},) if row}
+    changed = {c.key for c in fits}
+    left = [
+        row["record_key"]
+        for row in step.after.records.get("duration", [])
+        if (row["section"], row["indication"]) in places and row["record_key"] not in changed
+    ]
+    if not left:
+        return None
+    return _Check("partly seen", fits, f"the log revises every line of business; not {', '.join(left)}")
 
 
 def _also(fits: list[Change]) -> str:
     return f" (it is carried by {', '.join(change_name(c) for c in fits)})" if fits else ""
 
 
-def _markers(step: Diff, tables: frozenset[str] | None) -> list[str]:
-    """Unknown records of a kind the clause speaks of, in either version of the step."""
-    return [
-        f"{answer.version['label'] if answer.version else '?'}: {row['reason']}"
-        for answer in (step.before, step.after)
-        for row in answer.records.get("unknown", [])
-        if tables is None or row["kind"] in tables
-    ]
+def markers(step: Diff, tables: frozenset[str] | None, action: str) -> list[str]:
+    """Unknowns that could hide what a clause describes: of a kind it speaks of, and, for
+    criteria, over a scope whose known text the clause names."""
+    found = []
+    for answer, other in ((step.before, step.after), (step.after, step.before)):
+        for row in answer.records.get("unknown", []):
+            if tables is not None and row["kind"] not in tables:
+                continue
+            if row["kind"] in ("criterion", "statement") and row["scope"] != "*":
+                known = [
+                    r.get("text") or ""
+                    for r in other.records.get(row["kind"], [])
+                    if in_scope(row["scope"], r.get("item_id") or r["record_key"])
+                ]
+                if not names_scope(action, known):
+                    continue
+            found.append(f"{answer.version['label'] if answer.version else '?'}: {row['reason']}")
+    return found
+
+
+def explained_parents(step: Diff, explained: dict[int, set[tuple[str, int]]]) -> None:
+    """An item whose sub-item a clause explains is explained by it too (its logic words follow)."""
+    by_key = {c.key: c for c in step.changes if c.table == "criterion"}
+    for change in [c for c in step.changes if id(c) in explained and c.table == "criterion"]:
+        for record in (change.before, change.after):
+            parent = by_key.get((record or {}).get("parent_id"))
+            if parent is not None:
+                explained.setdefault(id(parent), set()).update(explained[id(change)])
+
+
+def inconsistent(answer: Answer) -> list[str]:
+    """Reconstructed criteria whose logic contradicts their own words ("(a and b)" read as any)."""
+    found = []
+    for row in answer.criteria():
+        if row["source"] == "document" or not row["text"] or not row["logic"]:
+            continue
+        reading = logic_of(row["text"])
+        said = normalise(row["logic_text"]) or ""
+        if (reading.logic and reading.logic.value != row["logic"]) or said not in (normalise(row["text"]) or ""):
+            label = (answer.version or {}).get("label")
+            found.append(
+                f"{label} {row['item_id']}: logic {row['logic']} ({row['logic_text']!r}) but it reads {row['text']!r}"
+            )
+    return found
 
 
 def audit_step(
     step: Diff, revision_date: str, clauses: list[dict[str, Any]], operations: list[dict[str, Any]] | None = None
 ) -> tuple[list[ClauseFinding], list[UnloggedChange], list[CitationFinding]]:
     """Match one revision's clauses to the changes between the versions before and after it,
-    and check that each of its operations cites a clause that describes its change."""
+    and check the change data's citations and the unknowns it leaves behind."""
     counts = rarity(step)
     findings: list[ClauseFinding] = []
-    explained: dict[int, set[int]] = {}
+    explained: dict[int, set[tuple[str, int]]] = {}
     for clause in clauses:
-        check = check_clause(clause, step, counts, _markers(step, CATEGORY_TABLES.get(clause["category"])))
+        check = check_clause(clause, step, counts)
         for change in check.fits:
-            explained.setdefault(id(change), set()).add(clause["ordinal"])
+            explained.setdefault(id(change), set()).add((clause.get("revision_date", revision_date), clause["ordinal"]))
         findings.append(
             ClauseFinding(
-                revision_date,
+                clause.get("revision_date", revision_date),
                 clause["ordinal"],
                 clause["text"],
                 clause["category"],
@@ -246,66 +231,52 @@ def audit_step(
                 check.reason,
             )
         )
+    explained_parents(step, explained)
     unlogged = [
         UnloggedChange(revision_date, c.table, change_name(c), c.summary)
         for c in step.changes
         if c.substantive and id(c) not in explained
     ]
-    return findings, unlogged, _citations(step, revision_date, clauses, operations or [], explained)
-
-
-def _citations(
-    step: Diff,
-    revision_date: str,
-    clauses: list[dict[str, Any]],
-    operations: list[dict[str, Any]],
-    explained: dict[int, set[int]],
-) -> list[CitationFinding]:
-    """Operations that cite a clause the revision lacks, or one that does not describe their change."""
-    numbers = {c["ordinal"] for c in clauses}
-    found = []
-    for op in operations:
-        where = f"{op['path'].rsplit('/', 1)[-1]}:{op['line']}"
-        if op["clause"] not in numbers:
-            found.append(
-                CitationFinding(
-                    revision_date,
-                    where,
-                    op["record_key"],
-                    op["clause"],
-                    f"cites clause {op['clause']}, which the revision does not have",
-                )
-            )
-            continue
-        if op["action"] == "unknown":
-            continue
-        for change in step.changes:
-            made = change.table == op["kind"] and op["record_key"] in change.key.split(" -> ")
-            if made and explained.get(id(change)) and op["clause"] not in explained[id(change)]:
-                others = ", ".join(f"#{n}" for n in sorted(explained[id(change)]))
-                reason = f"cites clause #{op['clause']} for {change_name(change)}, which that clause does not describe ({others} does)"
-                found.append(CitationFinding(revision_date, where, change_name(change), op["clause"], reason))
-    return found
+    cited = check_citations(step, revision_date, clauses, operations or [], explained, counts)
+    return (
+        findings,
+        unlogged,
+        cited + check_unknowns(step, revision_date, clauses) + carried_across(step, revision_date, clauses),
+    )
 
 
 def audit_diff(connection: sqlite3.Connection, diff: Diff) -> Audit:
-    """Audit every revision that took effect after ``diff.before`` and by ``diff.after``."""
-    versions = connection.execute(
+    """Audit every revision that took effect after ``diff.before`` and by ``diff.after``: one
+    step per pair of successive versions, against the clauses of every revision between them
+    (more than one where no document or change data tells the versions in between)."""
+    policy = diff.policy_id
+    known = to_timestamp(diff.after.known_at) if diff.after.known_at else None
+    versions = _rows(
+        connection,
         "SELECT label, valid_from, revision_date FROM version WHERE policy_id = ? AND superseded_at IS NULL"
         " ORDER BY valid_from",
-        (diff.policy_id,),
-    ).fetchall()
+        policy,
+    )
     start = diff.before.as_of.isoformat() if diff.before.covered else ""
     end = diff.after.as_of.isoformat()
+    answers: dict[str, Answer] = {}
+
+    def answer(day: str) -> Answer:
+        if day not in answers:
+            answers[day] = as_of(connection, policy, day, known)
+        return answers[day]
+
     audit = Audit([], [], [])
     for earlier, later in zip([None, *versions], versions):
         if not start < later["valid_from"] <= end:
             continue
+        since = earlier["revision_date"] if earlier else ""
         clauses = _rows(
             connection,
-            "SELECT ordinal, text, category FROM change_clause WHERE policy_id = ? AND revision_date = ?"
-            " AND superseded_at IS NULL ORDER BY ordinal",
-            diff.policy_id,
+            "SELECT revision_date, ordinal, text, category FROM change_clause WHERE policy_id = ? AND revision_date > ?"
+            " AND revision_date <= ? AND superseded_at IS NULL ORDER BY revision_date, ordinal",
+            policy,
+            since,
             later["revision_date"],
         )
         audit.steps.append(
@@ -318,26 +289,23 @@ def audit_diff(connection: sqlite3.Connection, diff: Diff) -> Audit:
         if earlier is None:
             why = f"{later['label']} is the earliest version known; nothing to compare it with"
             audit.clauses += [
-                ClauseFinding(
-                    later["revision_date"], c["ordinal"], c["text"], c["category"], "not checkable", reason=why
-                )
+                ClauseFinding(c["revision_date"], c["ordinal"], c["text"], c["category"], "not checkable", reason=why)
                 for c in clauses
             ]
             continue
         operations = _rows(
             connection,
             "SELECT * FROM change_operation WHERE policy_id = ? AND revision_date = ? AND superseded_at IS NULL",
-            diff.policy_id,
+            policy,
             later["revision_date"],
         )
-        step = diff_answers(
-            as_of(connection, diff.policy_id, earlier["valid_from"]),
-            as_of(connection, diff.policy_id, later["valid_from"]),
-        )
+        step = diff_answers(answer(earlier["valid_from"]), answer(later["valid_from"]))
         found, missed, citations = audit_step(step, later["revision_date"], clauses, operations)
         audit.clauses += found
         audit.unlogged += missed
         audit.citations += citations
+    for day in sorted(answers):
+        audit.inconsistencies += inconsistent(answers[day])
     return audit
 
 

@@ -15,6 +15,23 @@ from dataclasses import dataclass
 
 from kb.model import LINES_OF_BUSINESS
 
+CATEGORY_TABLES: dict[str, frozenset[str]] = {
+    "criteria": frozenset({"criterion", "statement"}),
+    "template": frozenset({"criterion", "cross_reference", "statement"}),
+    "duration": frozenset({"duration"}),
+    "cross_reference": frozenset({"cross_reference", "criterion"}),
+    "references": frozenset({"reference"}),
+    "coding": frozenset({"code"}),
+    "dosing": frozenset({"dosing", "criterion"}),
+}
+"""Which record tables a clause of each category can speak of ("other": any)."""
+
+PRIMARY: dict[str, frozenset[str]] = {
+    "criteria": frozenset({"criterion"}),
+    "dosing": frozenset({"dosing", "criterion"}),
+}
+"""A clause of these categories must touch one of these tables ("updated criteria" is not met by the FDA statement alone)."""
+
 _REASON = re.compile(r"\s+(?:(?i:per)\s+(?=[A-Z])|(?i:since|to reflect|because|due to)\s+)")
 _QUANTITY = re.compile(
     r"(?:[≥≤<>]=?\s*)?(\d+(?:\.\d+)?)\s*(years?|months?|weeks?|days?|cycles?|doses?|mg/m²|mg/kg|mcg|mg|units?)\b",
@@ -39,11 +56,12 @@ class Value:
 @dataclass(frozen=True)
 class Reading:
     """A clause as the audit checks it: its action (the reason cut off), the values it names,
-    and the lines of business it is limited to."""
+    the lines of business it is limited to, and the side its verb speaks of ("removed": before)."""
 
     action: str
     values: tuple[Value, ...]
     lines_of_business: tuple[str, ...]
+    side: str = "either"
 
 
 def quantity(number: str, unit: str) -> str:
@@ -79,10 +97,10 @@ def read_clause(text: str) -> Reading:
         quoted.append((match.start(), match.end(), side))
         values.append(Value("quote", match.group(1).strip().rstrip(";,"), side))
     for match in _QUANTITY.finditer(action):
-        inside = next((side for a, b, side in quoted if a <= match.start() < b), None)
-        side = inside or _side(action, match.start(), match.end(), default)
-        values.append(Value("quantity", quantity(*match.groups()), side))
+        if not any(a <= match.start() < b for a, b, _ in quoted):  # a quote is compared whole
+            side = _side(action, match.start(), match.end(), default)
+            values.append(Value("quantity", quantity(*match.groups()), side))
     for match in _POLICY.finditer(action):
         values.append(Value("policy", match.group(0), _side(action, match.start(), match.end(), default)))
     named = tuple(lob for lob in LINES_OF_BUSINESS if re.search(rf"\b{lob}\b(?!\.)", action))
-    return Reading(action, tuple(dict.fromkeys(values)), named)
+    return Reading(action, tuple(dict.fromkeys(values)), named, default)

@@ -69,10 +69,12 @@ def value(record: Record) -> dict[str, object]:
 
 
 def touches(op: Operation, record: Record) -> bool:
-    """Does ``op`` change ``record`` (by its key, or an unknown over a scope that holds it)?"""
+    """Does ``op`` change ``record`` (by its key, or an unknown over a scope below it: the item
+    that names the scope keeps its own record)?"""
     if op.kind != record.KIND:
         return False
-    return op.key == record.key or (op.action == "unknown" and in_scope(op.key, getattr(record, "item_id", record.key)))
+    anchor = getattr(record, "item_id", record.key)
+    return op.key == record.key if op.action != "unknown" else in_scope(op.key, anchor) and anchor != op.key
 
 
 def _same(a: Record | None, b: Record | None) -> bool:
@@ -96,7 +98,7 @@ def _restates(op: Operation, record: Record) -> bool:
     return not unknown and all(content.get(n) == v for n, v in values.items() if n not in _POSITIONAL)
 
 
-def _shows(witness: Witness, record: Record) -> bool:
+def shows(witness: Witness, record: Record) -> bool:
     def squeeze(text: str) -> str:
         return re.sub(r"\s+", " ", text).strip().casefold()
 
@@ -169,7 +171,7 @@ def support(slots: list[Slot], record: Record, low: int, high: int, near: int) -
             return Provenance(Source.CARRIED, slots[m].document_sha256, span, slots[m].revision.key, carried, level)
     for m in range(low, high + 1):
         for witness in slots[m].changeset.copies if slots[m].changeset else ():
-            if _shows(witness, record):
+            if shows(witness, record):
                 why = f"{carried}; {witness.source} ({slots[m].changeset.version}) reads “{witness.words}”"  # type: ignore[union-attr]
                 return Provenance(
                     Source.CARRIED, None, None, slots[m].revision.key, why, weakest(witness.confidence, level)
@@ -188,7 +190,7 @@ def support(slots: list[Slot], record: Record, low: int, high: int, near: int) -
 def _copy(slot: Slot, record: Record) -> Provenance | None:
     """The copy of this very version that shows ``record``, if any."""
     for witness in slot.changeset.copies if slot.changeset else ():
-        if _shows(witness, record):
+        if shows(witness, record):
             note = witness.note or f"{witness.source} reads “{witness.words}”"
             return Provenance(witness.source, revision=slot.revision.key, clause=note, confidence=witness.confidence)
     return None

@@ -15,7 +15,7 @@ from kb.errors import ChangeDataError
 from kb.model import Criterion, CrossReference, PolicyDocument, PolicyState, Record, Source, Unknown
 from revisions.changes import ChangeSet, apply_backwards, renumber
 from revisions.log import DEFAULT_RULE, Revision, revisions_from_log
-from revisions.provenance import Slot, attribute, value
+from revisions.provenance import Slot, attribute, shows, value
 
 
 @dataclass(frozen=True)
@@ -108,6 +108,7 @@ def build_timeline(documents: list[PolicyDocument], changesets: list[ChangeSet],
     if first and later is not None:  # checked against the earliest version, not stored
         apply_backwards(later, first, revisions[0].clause_texts)
     slots.reverse()
+    _check_copies(slots)
     versions = _versions(slots, attribute(slots), by_revision)
     used = tuple(by_revision[r.date] for r in revisions if r.date in by_revision)
     return Timeline(newest.policy_id, rule, tuple(revisions), tuple(versions), tuple(found), used)
@@ -124,6 +125,21 @@ def _check_dates(revisions: list[Revision], changesets: list[ChangeSet]) -> None
                 "a revision Date that is a row of the revision log",
                 changeset.revision.isoformat(),
             )
+
+
+def _check_copies(slots: list[Slot]) -> None:
+    """What an older copy shows of a version must be in its reconstruction: else the change data is wrong."""
+    for slot in slots:
+        for witness in slot.changeset.copies if slot.changeset and slot.state else ():
+            record = slot.state.records[witness.kind].get(witness.key)  # type: ignore[union-attr]
+            if record is None or not shows(witness, record):
+                raise ChangeDataError(
+                    slot.changeset.path,  # type: ignore[union-attr]
+                    witness.line,
+                    f"{witness.kind} {witness.key} reading “{witness.words}” in the version after the revision, "
+                    f"as {witness.source} shows it",
+                    getattr(record, "text", None) or "none",
+                )
 
 
 def _anchors(revisions: list[Revision], documents: list[PolicyDocument]) -> dict[int, PolicyDocument]:

@@ -112,8 +112,8 @@ def test_audit_of_the_whole_history_matches_every_criteria_clause(loaded_kb):
 def test_an_unlogged_change_is_reported(fresh_kb):
     fresh_kb.load([BUNDLED, FIXTURES / "CP.PHAR.359_11.24-unlogged-change.txt"])
     audit = fresh_kb.diff(POLICY, "V2024-11", "V2025-11").audit
-    assert [(u.revision_date, u.key) for u in audit.unlogged] == [("2025-07-15", "I.A.2")]
-    assert audit.unlogged[0].summary == "+ 'or in consultation with'; 'oncologist;' -> 'oncologist or hematologist;'"
+    assert [(u.revision_date, u.key) for u in audit.unlogged] == [("2025-07-15", "II.A.2")]
+    assert audit.unlogged[0].summary == "+ 'positively'"
 
 
 def test_unknown_version_label_is_an_error(loaded_kb):
