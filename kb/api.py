@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import tempfile
 from bisect import bisect_right
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -18,17 +19,19 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from kb.asof import FOREVER, Answer, as_of, rule_dependent
-from kb.audit import audit_diff
+from kb.audit import HistoryAudit, audit_diff, audit_documents
 from kb.compiled import compile_rules
 from kb.dates import to_date, to_timestamp, utc_now
 from kb.diff import Diff, Skipped, diff_answers
-from kb.errors import UnknownPolicy, UnknownVersion
+from kb.errors import NoChangeData, UnknownPolicy, UnknownVersion
 from kb.evaluate import Decision, RuleSet, evaluate
 from kb.facts import Request
+from kb.model import PolicyDocument
+from kb.mutations import MutationReport, mutation_check
 from kb.store import LoadReport, Plan, connect, store_policy, transaction
 from kb.windows import Cache, describe
 from loaders.centene import load_path, load_text, policy_id_of
-from revisions.changes import load_changesets
+from revisions.changes import ChangeSet, load_changesets
 from revisions.log import DEFAULT_RULE, RULES
 from revisions.timeline import build_timeline
 
@@ -54,17 +57,26 @@ class PolicyJob:
     rule: str
 
 
+def in_order(documents: list[PolicyDocument]) -> list[PolicyDocument]:
+    """A policy's documents oldest first: by Last Review, then by their newest log row."""
+    return sorted(
+        documents,
+        key=lambda d: (d.header.last_review, max(r.date for r in d.revision_log) if d.revision_log else date.min),
+    )
+
+
 def plan_policy(job: PolicyJob) -> Plan:
     """Parse a policy's documents and build its timeline and rows (pure: runs in a worker process)."""
     new = [load_path(path) for path in job.paths]
     fresh = {document.sha256 for document in new}
     known = [load_text(path, text) for sha256, path, text in job.stored if sha256 not in fresh]
-    every = sorted(
-        [*known, *new], key=lambda d: (d.header.last_review, d.revision_log[-1].date if d.revision_log else date.min)
-    )
-    folder = job.changes / job.policy_id
-    changesets = load_changesets(folder) if folder.is_dir() else []
-    return Plan.of(every, build_timeline(every, changesets, job.rule))
+    every = in_order([*known, *new])
+    return Plan.of(every, build_timeline(every, changesets_of(job.changes, job.policy_id), job.rule))
+
+
+def changesets_of(folder: Path, policy_id: str) -> list[ChangeSet]:
+    """A policy's change data (none where it has no folder)."""
+    return load_changesets(folder / policy_id) if (folder / policy_id).is_dir() else []
 
 
 def _parallel(function: Callable[[T], R], items: list[T], workers: int) -> Iterator[R]:
@@ -223,6 +235,27 @@ class KnowledgeBase:
                 yield self.diff(row["policy_id"], before, after, audit)
             except UnknownVersion as missing:
                 yield Skipped(row["policy_id"], str(missing))
+
+    def audit(self, policy_id: str, known_at: datetime | str | None = None) -> HistoryAudit:
+        """The revision-log audit of the policy's whole history (earliest to newest version), and
+        of each loaded document against the one before it."""
+        versions = self.versions(policy_id)
+        stamp = to_timestamp(known_at).isoformat() if known_at else None
+        span = self.diff(policy_id, versions[0]["valid_from"], versions[-1]["valid_from"], audit=False, known_at=stamp)
+        history = audit_diff(self.connection, span, whole=True)
+        return HistoryAudit(policy_id, span, history, audit_documents(self.connection, policy_id, stamp))
+
+    def mutations(self, policy_id: str) -> MutationReport:
+        """Plant defects in a copy of the policy's change data and count those the audit catches."""
+        documents = in_order([load_text(path, text) for _, path, text in self._stored_texts(policy_id)])
+        changesets = changesets_of(self.changes, policy_id)
+        if not documents or not changesets:
+            raise UnknownPolicy(policy_id) if not documents else NoChangeData(policy_id, str(self.changes / policy_id))
+        rule = self.connection.execute(
+            "SELECT effective_date_rule FROM policy WHERE policy_id = ?", (policy_id,)
+        ).fetchone()
+        with tempfile.TemporaryDirectory() as scratch:
+            return mutation_check(documents, changesets, rule[0], Path(scratch))
 
     def rules(self, policy_id: str, when: date | str, known_at: str | None = None) -> RuleSet:
         """The executable rules in force on ``when``: one RuleSet per version, cached until the next load."""

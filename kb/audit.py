@@ -51,6 +51,20 @@ class UnloggedChange:
 
 
 @dataclass
+class HistoryAudit:
+    """A policy's history audited: the span from its earliest to its newest version, and each
+    loaded document against the previous one."""
+
+    policy_id: str
+    span: Diff
+    history: Audit
+    documents: list[Audit]
+
+    def problems(self) -> list[str]:
+        return self.history.problems() + [p for audit in self.documents for p in audit.problems()]
+
+
+@dataclass
 class Audit:
     steps: list[dict[str, Any]]
     clauses: list[ClauseFinding]
@@ -245,68 +259,92 @@ def audit_step(
     )
 
 
-def audit_diff(connection: sqlite3.Connection, diff: Diff) -> Audit:
-    """Audit every revision that took effect after ``diff.before`` and by ``diff.after``: one
-    step per pair of successive versions, against the clauses of every revision between them
-    (more than one where no document or change data tells the versions in between)."""
-    policy = diff.policy_id
-    known = to_timestamp(diff.after.known_at) if diff.after.known_at else None
-    versions = _rows(
-        connection,
-        "SELECT label, valid_from, revision_date FROM version WHERE policy_id = ? AND superseded_at IS NULL"
-        " ORDER BY valid_from",
-        policy,
-    )
-    start = diff.before.as_of.isoformat() if diff.before.covered else ""
-    end = diff.after.as_of.isoformat()
-    answers: dict[str, Answer] = {}
+_VERSIONS = (
+    "SELECT label, valid_from, revision_date, basis, document_sha256 FROM version WHERE policy_id = ?"
+    " AND superseded_at IS NULL ORDER BY valid_from"
+)
 
-    def answer(day: str) -> Answer:
-        if day not in answers:
-            answers[day] = as_of(connection, policy, day, known)
-        return answers[day]
 
-    audit = Audit([], [], [])
-    for earlier, later in zip([None, *versions], versions):
-        if not start < later["valid_from"] <= end:
-            continue
-        since = earlier["revision_date"] if earlier else ""
+class _Auditor:
+    """Audits steps between stored versions of one policy, each version read once."""
+
+    def __init__(self, connection: sqlite3.Connection, policy: str, known_at: str | None) -> None:
+        self.connection, self.policy = connection, policy
+        self.known = to_timestamp(known_at) if known_at else None
+        self.answers: dict[str, Answer] = {}
+
+    def answer(self, day: str) -> Answer:
+        if day not in self.answers:
+            self.answers[day] = as_of(self.connection, self.policy, day, self.known)
+        return self.answers[day]
+
+    def step(self, audit: Audit, earlier: dict[str, Any] | None, later: dict[str, Any], cite: bool = True) -> None:
+        """Audit the revisions after ``earlier`` up to ``later`` against the diff between them."""
         clauses = _rows(
-            connection,
+            self.connection,
             "SELECT revision_date, ordinal, text, category FROM change_clause WHERE policy_id = ? AND revision_date > ?"
             " AND revision_date <= ? AND superseded_at IS NULL ORDER BY revision_date, ordinal",
-            policy,
-            since,
+            self.policy,
+            earlier["revision_date"] if earlier else "",
             later["revision_date"],
         )
-        audit.steps.append(
-            {
-                "from": earlier["label"] if earlier else None,
-                "to": later["label"],
-                "revision_date": later["revision_date"],
-            }
-        )
+        label = earlier["label"] if earlier else None
+        audit.steps.append({"from": label, "to": later["label"], "revision_date": later["revision_date"]})
         if earlier is None:
             why = f"{later['label']} is the earliest version known; nothing to compare it with"
             audit.clauses += [
                 ClauseFinding(c["revision_date"], c["ordinal"], c["text"], c["category"], "not checkable", reason=why)
                 for c in clauses
             ]
-            continue
-        operations = _rows(
-            connection,
-            "SELECT * FROM change_operation WHERE policy_id = ? AND revision_date = ? AND superseded_at IS NULL",
-            policy,
-            later["revision_date"],
+            return
+        operations = (
+            _rows(
+                self.connection,
+                "SELECT * FROM change_operation WHERE policy_id = ? AND revision_date = ? AND superseded_at IS NULL",
+                self.policy,
+                later["revision_date"],
+            )
+            if cite
+            else []
         )
-        step = diff_answers(answer(earlier["valid_from"]), answer(later["valid_from"]))
-        found, missed, citations = audit_step(step, later["revision_date"], clauses, operations)
+        diff = diff_answers(self.answer(earlier["valid_from"]), self.answer(later["valid_from"]))
+        found, missed, citations = audit_step(diff, later["revision_date"], clauses, operations)
         audit.clauses += found
         audit.unlogged += missed
         audit.citations += citations
-    for day in sorted(answers):
-        audit.inconsistencies += inconsistent(answers[day])
-    return audit
+
+    def finish(self, audit: Audit) -> Audit:
+        for day in sorted(self.answers):
+            audit.inconsistencies += inconsistent(self.answers[day])
+        return audit
+
+
+def audit_diff(connection: sqlite3.Connection, diff: Diff, whole: bool = False) -> Audit:
+    """Audit every revision that took effect after ``diff.before`` and by ``diff.after``: one
+    step per pair of successive versions, against the clauses of every revision between them
+    (more than one where no document or change data tells the versions in between). ``whole``:
+    from the first revision of the log (its clauses listed as not checkable)."""
+    auditor = _Auditor(connection, diff.policy_id, diff.after.known_at)
+    start = diff.before.as_of.isoformat() if diff.before.covered and not whole else ""
+    end = diff.after.as_of.isoformat()
+    audit = Audit([], [], [])
+    versions = _rows(connection, _VERSIONS, diff.policy_id)
+    for earlier, later in zip([None, *versions], versions):
+        if start < later["valid_from"] <= end:
+            auditor.step(audit, earlier, later)
+    return auditor.finish(audit)
+
+
+def audit_documents(connection: sqlite3.Connection, policy: str, known_at: str | None = None) -> list[Audit]:
+    """For each loaded document after the first, the log rows it adds audited against the diff
+    between its version and the previous document's (whatever versions lie between)."""
+    documents = [row for row in _rows(connection, _VERSIONS, policy) if row["basis"] == "document"]
+    audits = []
+    for older, newer in zip(documents, documents[1:]):
+        auditor, audit = _Auditor(connection, policy, known_at), Audit([], [], [])
+        auditor.step(audit, older, newer, cite=False)
+        audits.append(auditor.finish(audit))
+    return audits
 
 
 def _rows(connection: sqlite3.Connection, sql: str, *params: str) -> list[dict[str, Any]]:

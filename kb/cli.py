@@ -29,6 +29,8 @@ from kb.reports import (
     diff_markdown,
     diff_rows,
     diff_text,
+    history_text,
+    mutation_text,
     plain,
     skipped_lines,
     skipped_rows,
@@ -289,6 +291,41 @@ def export(policy: str, when: str, fmt: str, output: Path | None, db: str) -> No
     with KnowledgeBase(db) as kb:
         answer = kb.as_of(policy, kb.resolve(policy, when))
     _write(EXPORTS[fmt](answer), output)
+
+
+@cli.command()
+@click.argument("policy")
+@click.option(
+    "--mutations", is_flag=True, help="Also plant defects in a copy of the change data and count those caught."
+)
+@click.option("--known-at", help="Audit the history as the knowledge base knew it at this ISO timestamp.")
+@DB_OPTION
+@JSON_OPTION
+@reports_errors
+def audit(policy: str, mutations: bool, known_at: str | None, db: str, as_json: bool) -> None:
+    """Audit POLICY's history against its revision log: every clause matched to the change it
+    names (values compared), every change to a clause, every citation of the change data; and
+    each loaded document against the one before it."""
+    with KnowledgeBase(db) as kb:
+        result = kb.audit(policy, known_at)
+        report = kb.mutations(policy) if mutations else None
+    data = {
+        "policy": policy,
+        "history": result.history.to_json(),
+        "documents": [audit.to_json() for audit in result.documents],
+        "problems": result.problems(),
+        "mutations": None
+        if report is None
+        else {
+            "mutants": len(report.outcomes),
+            "caught": report.caught,
+            "share": report.share,
+            "by_status": dict(report.counts()),
+            "by_operator": {op: {"caught": c, "total": t} for op, (c, t) in report.by_operator().items()},
+            "missed": [o.mutant.name for o in report.outcomes if o.status == "missed"],
+        },
+    }
+    _emit(as_json, data, lambda: history_text(result) + (f"\n\n{mutation_text(report)}" if report else ""))
 
 
 def _read_requests(path: Path) -> Iterator[Request]:

@@ -11,7 +11,9 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from kb.asof import Answer
+from kb.audit import Audit, HistoryAudit
 from kb.diff import Change, CriteriaTree, Diff, Skipped, describe
+from kb.mutations import MutationReport
 
 TEMPLATES = Environment(
     loader=FileSystemLoader(Path(__file__).parent / "templates"),
@@ -109,25 +111,68 @@ def diff_text(diff: Diff, everything: bool = False, style: Styler = plain) -> st
     if hidden:
         out.append(f"  ({hidden} formatting-only change(s) hidden; --all-changes shows them)")
     if diff.audit:
-        out += ["", style("heading", "Revision-log audit"), *_audit_lines(diff)]
+        out += ["", style("heading", "Revision-log audit"), *audit_lines(diff.audit)]
     return "\n".join(out)
 
 
-def _audit_lines(diff: Diff) -> list[str]:
+def audit_lines(audit: Audit) -> list[str]:
+    """An audit in lines: each clause and what it matched (or why not), then the problems."""
     lines = []
-    for finding in diff.audit.clauses:
+    for finding in audit.clauses:
         detail = ", ".join(finding.changes) or finding.reason or ""
         lines.append(
             f"  {finding.revision_date} #{finding.ordinal} [{finding.category}] {finding.status}: {finding.text}"
         )
         if detail:
             lines.append(f"      {detail}")
-    lines.append(f"  logged, not seen: {len(diff.audit.logged_not_seen())}")
-    lines.append(f"  changed, not logged: {len(diff.audit.unlogged)}")
-    lines += [f"    {u.revision_date} {u.table} {u.key}: {u.summary}" for u in diff.audit.unlogged]
-    lines.append(f"  citations that do not fit: {len(diff.audit.citations)}")
-    lines += [f"    {c.revision_date} {c.source}: {c.reason}" for c in diff.audit.citations]
+    lines.append(f"  logged, not seen: {len(audit.logged_not_seen())}")
+    lines.append(f"  changed, not logged: {len(audit.unlogged)}")
+    lines += [f"    {u.revision_date} {u.table} {u.key}: {u.summary}" for u in audit.unlogged]
+    lines.append(f"  citations that do not fit: {len(audit.citations)}")
+    lines += [f"    {c.revision_date} {c.source}: {c.reason}" for c in audit.citations]
+    lines.append(f"  reconstructed logic contradicting its words: {len(audit.inconsistencies)}")
+    lines += [f"    {line}" for line in audit.inconsistencies]
     return lines
+
+
+def history_text(result: HistoryAudit) -> str:
+    """``kb audit``: the whole history, then each document against the one before it."""
+    span = result.span
+
+    def name(answer: Answer) -> str:
+        return f"{(answer.version or {}).get('label')} ({answer.as_of})"
+
+    out = [f"{result.policy_id}: revision-log audit, {name(span.before)} .. {name(span.after)}"]
+    out += [f"  {line}" for line in context_lines([span.before, span.after], span.notices)]
+    out += audit_lines(result.history)
+    if not result.documents:
+        out += ["", "Documents: one document version loaded; no pair of documents to audit"]
+    for audit in result.documents:
+        step = audit.steps[0]
+        out += [
+            "",
+            f"Document of {step['to']} against the document of {step['from']}: the log rows it adds, against the diff between the two",
+        ]
+        out += audit_lines(audit)
+    problems = result.problems()
+    out += ["", f"problems: {len(problems)}", *(f"  {p}" for p in problems)]
+    return "\n".join(out)
+
+
+def mutation_text(report: MutationReport) -> str:
+    """``kb audit --mutations``: how many planted defects were caught, by whom, and which were missed."""
+    counts = report.counts()
+    total = len(report.outcomes)
+    out = [
+        f"{report.policy_id}: mutation check, {total} mutants of the change data",
+        f"  caught {report.caught} of {total} ({report.share:.1%}): refused at load {counts['refused at load']}, "
+        f"found by the audit {counts['found by the audit']}; missed {counts['missed']}",
+        f"  the unchanged change data: {len(report.baseline)} problem(s)",
+        "  by operator: " + ", ".join(f"{op} {c}/{t}" for op, (c, t) in report.by_operator().items()),
+    ]
+    missed = [o for o in report.outcomes if o.status == "missed"]
+    out += ["  missed:" if missed else "  missed: none"] + [f"    {o.mutant.operator}: {o.mutant.name}" for o in missed]
+    return "\n".join(out)
 
 
 def diff_markdown(diff: Diff, everything: bool = False) -> str:
