@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from kb.asof import FOREVER, Answer, as_of, rule_dependent
-from kb.audit import HistoryAudit, audit_diff, audit_documents
+from kb.audit import Audit, HistoryAudit, audit_diff, audit_documents
 from kb.compiled import compile_rules
 from kb.dates import to_date, to_timestamp, utc_now
 from kb.diff import Diff, Skipped, diff_answers
@@ -227,12 +227,14 @@ class KnowledgeBase:
             result.audit = audit_diff(self.connection, result)
         return result
 
-    def diff_all(self, before: date | str, after: date | str, audit: bool = False) -> Iterator[Diff | Skipped]:
+    def diff_all(
+        self, before: date | str, after: date | str, audit: bool = False, known_at: datetime | str | None = None
+    ) -> Iterator[Diff | Skipped]:
         """The diff of every policy in the knowledge base between two dates or version labels,
         one policy at a time; a policy without the versions named is skipped, and says so."""
         for row in self.policies():
             try:
-                yield self.diff(row["policy_id"], before, after, audit)
+                yield self.diff(row["policy_id"], before, after, audit, known_at)
             except UnknownVersion as missing:
                 yield Skipped(row["policy_id"], str(missing))
 
@@ -244,6 +246,10 @@ class KnowledgeBase:
         span = self.diff(policy_id, versions[0]["valid_from"], versions[-1]["valid_from"], audit=False, known_at=stamp)
         history = audit_diff(self.connection, span, whole=True)
         return HistoryAudit(policy_id, span, history, audit_documents(self.connection, policy_id, stamp))
+
+    def document_audits(self, policy_id: str) -> list[Audit]:
+        """Each loaded document after the first: the log rows it adds against the diff between the two documents."""
+        return audit_documents(self.connection, policy_id)
 
     def mutations(self, policy_id: str) -> MutationReport:
         """Plant defects in a copy of the policy's change data and count those the audit catches."""

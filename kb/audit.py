@@ -61,7 +61,8 @@ class HistoryAudit:
     documents: list[Audit]
 
     def problems(self) -> list[str]:
-        return self.history.problems() + [p for audit in self.documents for p in audit.problems()]
+        """Every problem once (a document pair's problem is often one of the history's too)."""
+        return list(dict.fromkeys(self.history.problems() + [p for audit in self.documents for p in audit.problems()]))
 
 
 @dataclass
@@ -247,7 +248,7 @@ def audit_step(
         )
     explained_parents(step, explained)
     unlogged = [
-        UnloggedChange(revision_date, c.table, change_name(c), c.summary)
+        UnloggedChange(revision_date, c.table, c.where_after or c.where_before or c.key, c.summary)
         for c in step.changes
         if c.substantive and id(c) not in explained
     ]

@@ -103,6 +103,12 @@ def load(paths: tuple[Path, ...], db: str, rule: str) -> None:
             )
             for block in report.unparsed:
                 click.echo(f"  unparsed, line {block.span}: {block.text[:100]!r}")
+            for audit in kb.document_audits(report.policy_id) if report.changed else []:
+                step, matched = audit.steps[0], sum(f.status == "matched" for f in audit.clauses)
+                click.echo(
+                    f"  document of {step['to']} against {step['from']}: {len(audit.clauses)} clause(s), "
+                    f"{matched} matched; {len(audit.problems())} problem(s) (kb audit {report.policy_id})"
+                )
             for found in report.disagreements:
                 says = "disagrees with" if found.status == "differs" else "tells what was unknown in"
                 click.echo(
@@ -197,6 +203,7 @@ DIFF_COLOURS = {
 @click.option("--all-changes", is_flag=True, help="Show formatting-only changes too.")
 @click.option("--no-audit", is_flag=True, help="Skip the revision-log audit.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write to a file.")
+@click.option("--known-at", help="Compare as the knowledge base knew it at this ISO timestamp.")
 @DB_OPTION
 @reports_errors
 def diff(
@@ -206,6 +213,7 @@ def diff(
     all_changes: bool,
     no_audit: bool,
     output: Path | None,
+    known_at: str | None,
     db: str,
 ) -> None:
     """What changed between the versions in force on FROM and TO (dates or version labels).
@@ -219,9 +227,9 @@ def diff(
     policy, before, after = (None, *arguments) if every_policy else arguments
     with KnowledgeBase(db) as kb:
         diffs = (
-            kb.diff_all(before, after, not no_audit)
+            kb.diff_all(before, after, not no_audit, known_at)
             if policy is None
-            else [kb.diff(policy, before, after, not no_audit)]
+            else [kb.diff(policy, before, after, not no_audit, known_at)]
         )
         rendered = _render_diffs(diffs, fmt, all_changes, output, single=policy is not None)
     _write(rendered, output)
@@ -284,12 +292,15 @@ def _write(rendered: str | bytes, output: Path | None) -> None:
 @click.option("--as-of", "when", required=True, help="The date (YYYY-MM-DD) or version label.")
 @click.option("--format", "fmt", type=click.Choice(sorted(EXPORTS)), default="csv", show_default=True)
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write to a file.")
+@click.option("--known-at", help="Export as the knowledge base knew it at this ISO timestamp.")
 @DB_OPTION
 @reports_errors
-def export(policy: str, when: str, fmt: str, output: Path | None, db: str) -> None:
-    """Export the rules of POLICY in force on a date: tables (csv, json, xlsx) or the policy as it read."""
+def export(policy: str, when: str, fmt: str, output: Path | None, known_at: str | None, db: str) -> None:
+    """Export the rules of POLICY in force on a date: tables (csv, json, xlsx) or the policy as it
+    read; every format states the effective-date rule, the rule-dependent windows, the
+    knowledge time and when it was generated."""
     with KnowledgeBase(db) as kb:
-        answer = kb.as_of(policy, kb.resolve(policy, when))
+        answer = kb.as_of(policy, kb.resolve(policy, when), known_at)
     _write(EXPORTS[fmt](answer), output)
 
 

@@ -413,7 +413,9 @@ def _compare_criterion(
         kind, summary = "moved", f"moved from {base['where_before']} to {base['where_after']}"
     elif logic_changed:
         kind = "logic changed"
-        summary = f"logic {old['logic'] or 'none'} -> {new['logic'] or 'none'}: {_changed_words(words)}"
+        summary = (
+            f"logic {old['logic'] or '(no logic word)'} -> {new['logic'] or '(no logic word)'}: {_changed_words(words)}"
+        )
     elif text_changed:
         kind = "text changed"
         summary = "; ".join(values) or _changed_words(words)

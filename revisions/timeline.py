@@ -7,15 +7,15 @@ revision of the log is the earliest version vouched for.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date
-from difflib import SequenceMatcher
 
 from kb.errors import ChangeDataError
-from kb.model import Criterion, CrossReference, PolicyDocument, PolicyState, Record, Source, Unknown
-from revisions.changes import ChangeSet, apply_backwards, renumber
+from kb.model import PolicyDocument, PolicyState, Record
+from revisions.changes import ChangeSet, apply_backwards
+from revisions.documents import Disagreement, anchored, disagreements, document_state
 from revisions.log import DEFAULT_RULE, Revision, revisions_from_log
-from revisions.provenance import Slot, attribute, shows, value
+from revisions.provenance import Slot, attribute, shows
 
 
 @dataclass(frozen=True)
@@ -27,19 +27,6 @@ class Version:
     basis: str
     state: PolicyState
     document_sha256: str | None = None
-
-
-@dataclass(frozen=True)
-class Disagreement:
-    """A record where a loaded document says otherwise than the reconstruction for its dates:
-    ``status`` "differs", or "was unknown" (the reconstruction held it unknown; the document tells it)."""
-
-    version: str
-    kind: str
-    key: str
-    reconstructed: dict | None
-    document: dict | None
-    status: str = "differs"
 
 
 @dataclass(frozen=True)
@@ -85,6 +72,7 @@ def build_timeline(documents: list[PolicyDocument], changesets: list[ChangeSet],
     if not revisions:
         return Timeline(newest.policy_id, rule, (), (), ())
     anchors = _anchors(revisions, documents)
+    fixed = anchored(anchors, _reference(revisions, anchors, changesets))
     slots: list[Slot] = []
     found: list[Disagreement] = []
     later: PolicyState | None = None
@@ -98,7 +86,7 @@ def build_timeline(documents: list[PolicyDocument], changesets: list[ChangeSet],
         document = anchors.get(index)
         state, sha = derived, None
         if document is not None:
-            state, sha = _document_state(document, derived or nearest), document.sha256
+            state, sha = fixed.get(index) or document_state(document, derived or nearest), document.sha256
             if derived is not None:
                 found += disagreements(version_label(revision, by_revision.get(revision.date)), derived, state)
         slots.append(Slot(revision, state, sha, by_revision.get(revision.date)))
@@ -142,6 +130,20 @@ def _check_copies(slots: list[Slot]) -> None:
                 )
 
 
+def _reference(
+    revisions: list[Revision], anchors: dict[int, PolicyDocument], changesets: list[ChangeSet]
+) -> int | None:
+    """The document whose label paths are the identities (the change data's): the newest one
+    the change data reaches, or without change data the oldest."""
+    if not anchors:
+        return None
+    if not changesets:
+        return min(anchors)
+    reach = max(c.revision for c in changesets)
+    within = [i for i in anchors if revisions[i].date <= reach]
+    return max(within) if within else min(anchors)
+
+
 def _anchors(revisions: list[Revision], documents: list[PolicyDocument]) -> dict[int, PolicyDocument]:
     """Each document at the revision of its newest log row (a later document of the same revision wins)."""
     index = {revision.date: n for n, revision in enumerate(revisions)}
@@ -152,16 +154,6 @@ def _anchors(revisions: list[Revision], documents: list[PolicyDocument]) -> dict
             if last in index:
                 anchors[index[last]] = document
     return anchors
-
-
-def _document_state(document: PolicyDocument, reference: PolicyState | None) -> PolicyState:
-    """A document's records, its criteria given the identities of ``reference`` (the version
-    after it, or its reconstruction) where they match."""
-    state = PolicyState.of(document.records)
-    if reference is not None:
-        state = align_identities(state, reference)
-    renumber(state)
-    return state
 
 
 def _versions(slots: list[Slot], states: list[PolicyState | None], by_revision: dict[date, ChangeSet]) -> list[Version]:
@@ -197,73 +189,3 @@ def intervals(versions: tuple[Version, ...] | list[Version]) -> list[Interval]:
         for identity in set(open_rows) - seen:
             closed.append(open_rows.pop(identity))
     return closed + list(open_rows.values())
-
-
-def disagreements(label: str, reconstructed: PolicyState, document: PolicyState) -> list[Disagreement]:
-    """Records of a version that its document and its reconstruction tell differently (what
-    each says, not how it was read or numbered)."""
-    unknowns = list(reconstructed.records[Unknown.KIND].values())
-    found = []
-    for kind, by_key in document.records.items():
-        if kind == Unknown.KIND:
-            continue
-        old = reconstructed.records[kind]
-        for key in sorted(set(by_key) | set(old)):
-            before, after = old.get(key), by_key.get(key)
-            if before is not None and after is not None and _said(before) == _said(after):
-                continue
-            record = before or after
-            unknown = (before is not None and before.provenance.source == Source.UNKNOWN) or (
-                before is None and any(u.covers(record) for u in unknowns)  # type: ignore[arg-type]
-            )
-            status = "was unknown" if unknown else "differs"
-            found.append(Disagreement(label, kind, key, before and before.content(), after and after.content(), status))
-    return found
-
-
-def _said(record: Record) -> dict[str, object]:
-    return {k: v for k, v in value(record).items() if k != "raw_text"}
-
-
-def align_identities(document: PolicyState, reconstructed: PolicyState) -> PolicyState:
-    """Give a document's criteria the identities of the reconstruction's items they match.
-
-    Items match within their criteria set by text similarity (at least 0.75), best first;
-    failing that, an item reworded in place keeps the identity of the unmatched item at its
-    parent and label; an item that matches neither keeps its own label path, marked "doc".
-    """
-    old = list(reconstructed.criteria().values())
-    mapping: dict[str, str] = {}
-    for item in sorted(document.criteria().values(), key=lambda c: c.item_id.count(".")):
-        candidates = [
-            c
-            for c in old
-            if c.section == item.section and c.indication == item.indication and c.item_id not in mapping.values()
-        ]
-        best = max(candidates, key=lambda c: _similarity(c.text, item.text), default=None)
-        if item.parent_id is None:
-            mapping[item.item_id] = item.item_id
-        elif best and _similarity(best.text, item.text) >= 0.75:
-            mapping[item.item_id] = best.item_id
-        elif in_place := next(
-            (c for c in candidates if c.parent_id == mapping.get(item.parent_id) and c.label == item.label), None
-        ):
-            mapping[item.item_id] = in_place.item_id
-        else:
-            mapping[item.item_id] = f"{mapping.get(item.parent_id, item.parent_id)}.doc-{item.label.rstrip('.')}"
-    records: list[Record] = []
-    for record in document.all():
-        if isinstance(record, Criterion):
-            record = replace(
-                record,
-                item_id=mapping[record.item_id],
-                parent_id=mapping.get(record.parent_id) if record.parent_id else None,
-            )
-        elif isinstance(record, CrossReference):
-            record = replace(record, item_id=mapping.get(record.item_id, record.item_id))
-        records.append(record)
-    return PolicyState.of(records)
-
-
-def _similarity(a: str | None, b: str | None) -> float:
-    return SequenceMatcher(None, (a or "").lower(), (b or "").lower()).ratio()

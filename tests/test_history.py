@@ -108,7 +108,9 @@ def test_unchanged_item_keeps_its_value_and_says_what_carries_it(timeline):
     assert all(a.valid_to == b.valid_from for a, b in zip(rows, rows[1:])) and rows[-1].valid_to is None
     carried = rows[0].record.provenance
     assert carried.span.first == 33 and carried.document_sha256 == timeline.versions[-1].document_sha256
-    assert carried.clause == "unlogged = unchanged: no clause of 08.02.22, 08.06.23, 05.13.24, 07.11.24, 07.15.25 names it"
+    assert (
+        carried.clause == "unlogged = unchanged: no clause of 08.02.22, 08.06.23, 05.13.24, 07.11.24, 07.15.25 names it"
+    )
     cd22 = [i for i in intervals(timeline.versions) if i.record.key == "I.A.4" and i.record.KIND == "criterion"]
     assert sorted((i.valid_from, i.record.label) for i in cd22)[::2] == [
         (date(2021, 11, 1), "3."),  # numbered 3 before "Age ≥ 1 year" was inserted (and in copy-11.23)

@@ -124,9 +124,7 @@ def test_the_tree_is_indented_and_sources_are_marked(site):
         '5. <span class="kb-logic" style="font-style:italic;color:#1d4ed8">One of the following (a or b)</span>:</div>'
         in page
     )
-    assert (
-        'title="not read from a document: reconstructed or unknown">log 2024-05-13 (high confidence)</span>' in page
-    )
+    assert 'title="not read from a document: reconstructed or unknown">log 2024-05-13 (high confidence)</span>' in page
 
 
 def test_diff_and_policy_pages(site):

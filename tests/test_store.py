@@ -46,7 +46,9 @@ def test_snapshot_document_wins_and_disagreements_are_reported(fresh_kb):
     assert "2024-07-11" in accessed
     # older versions are rebuilt from the nearest later document: the 11.24 one
     snapshot = fresh_kb.versions("CP.PHAR.359")
-    sha_1124 = fresh_kb.connection.execute("SELECT sha256 FROM source_document WHERE last_review = '2024-11'").fetchone()[0]
+    sha_1124 = fresh_kb.connection.execute(
+        "SELECT sha256 FROM source_document WHERE last_review = '2024-11'"
+    ).fetchone()[0]
     first = [r for r in fresh_kb.as_of("CP.PHAR.359", "2024-08-01").criteria() if r["item_id"] == "I.A.1"][0]
     assert (first["source"], first["document_sha256"]) == ("carried", sha_1124) and snapshot[0]["label"] == "V2021"
 
