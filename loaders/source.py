@@ -66,7 +66,21 @@ def decode(path: str, data: bytes) -> str:
         raise SourceError(path, line, "UTF-8 text", found=f"bytes {bad!r}") from None
 
 
-def read_source(path: str | Path) -> SourceText:
+@dataclass(frozen=True)
+class ReadOptions:
+    """Limits on what a file may hold: its size, and whether control characters (NUL ...)
+    refuse it or are loaded with each one flagged as suspect."""
+
+    max_bytes: int = 2_000_000
+    allow_control_characters: bool = False
+
+
+DEFAULT_READ = ReadOptions()
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+"""Characters the template never uses (TAB, LF and CR aside)."""
+
+
+def read_source(path: str | Path, options: ReadOptions = DEFAULT_READ) -> SourceText:
     """Read and decode one policy file; any reason it cannot be read is a SourceError."""
     name = str(path)
     target = Path(path)
@@ -74,14 +88,31 @@ def read_source(path: str | Path) -> SourceText:
         raise SourceError(name, None, "an existing policy text file", found="no such file")
     if target.is_dir():
         raise SourceError(name, None, "a policy text file", found="a directory")
-    data = target.read_bytes()
-    return source_from_bytes(name, data)
+    size = target.stat().st_size
+    if size > options.max_bytes:
+        raise SourceError(
+            name,
+            None,
+            f"a policy text of at most {options.max_bytes:,} bytes (a larger limit can be set with --max-bytes)",
+            found=f"{size:,} bytes",
+        )
+    return source_from_bytes(name, target.read_bytes(), options)
 
 
-def source_from_bytes(name: str, data: bytes) -> SourceText:
+def source_from_bytes(name: str, data: bytes, options: ReadOptions = DEFAULT_READ) -> SourceText:
     text = decode(name, data)
     if not text.strip():
         raise SourceError(name, None, "a policy text", found="an empty file")
+    control = CONTROL.search(text)
+    if control and not options.allow_control_characters:
+        line = text.count("\n", 0, control.start()) + 1
+        raise SourceError(
+            name,
+            line,
+            "text without control characters (load it anyway, each flagged as suspect, with "
+            "--allow-control-characters)",
+            found=f"U+{ord(control.group(0)):04X} at column {control.start() - text.rfind(chr(10), 0, control.start())}",
+        )
     form, reading = ("flattened", unflatten(text)) if is_flattened(text) else ("lines", text)
     lines = tuple(Line(number, raw, normalise(raw)) for number, raw in enumerate(reading.splitlines(), start=1))
     return SourceText(name, hashlib.sha256(data).hexdigest(), text, lines, form, reading)
