@@ -34,7 +34,7 @@ from loaders.criteria import bind_footnotes, parse_criteria, parse_tail, split_i
 from loaders.crossrefs import ALL_LINES, CONTINUITY_OF_CARE, cross_references
 from loaders.durations import NO_REAUTHORIZATION, header_lines_of_business
 from loaders.markup import html_cell_text, plain, strip_emphasis
-from loaders.reminder import foreign_sentences
+from loaders.reminder import ReminderReader
 from loaders.sections import Section, joined, paragraphs, raw, split_sections, strip_page_headers, unbulleted
 from loaders.source import CONTROL, DEFAULT_READ, Line, ReadOptions, SourceText, read_source, source_from_bytes
 from loaders.tables import read_table
@@ -79,7 +79,7 @@ def load_text(name: str, text: str, options: ReadOptions = DEFAULT_READ) -> Poli
 
 def parse_source(source: SourceText) -> PolicyDocument:
     ctx = ParseContext(source)
-    for line in source.lines:
+    for line in source.lines if source.has_control_characters else ():
         if control := CONTROL.search(line.raw):
             ctx.doubt([line], "character", f"a character the template never uses: U+{ord(control.group(0)):04X}")
     header = parse_header(ctx)
@@ -398,8 +398,9 @@ def parse_revision_log(ctx: ParseContext, section: Section) -> list[RevisionRow]
 
 def parse_reminder(ctx: ParseContext, section: Section) -> list[Record]:
     """The template's reminder is boilerplate; any other text there is kept and reported."""
+    reader = ReminderReader()
     for paragraph in paragraphs(section.lines):
-        foreign = foreign_sentences(joined(paragraph))
+        foreign = reader.foreign(joined(paragraph))
         if foreign:
             ctx.doubt(paragraph, "after reminder", f"text where the template expects none: {foreign[0][:80]!r}")
             ctx.claim(paragraph, PARSED)

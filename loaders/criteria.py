@@ -28,6 +28,7 @@ _HINT_NAMES_ITEMS = re.compile(
     r"\((?:[a-z]|[ivx]{1,4}|\d)(?:,? (?:or|and) |, | ?[–-] ?)(?:[a-z]|[ivx]{1,4}|\d)\)\s*:?\s*\**$"
 )
 """A label hint such as "(a or b):" ending an item: it announces sub-items."""
+_LABEL_AHEAD = re.compile(r"[.)] [A-Z]")
 _STRAY_LABEL = re.compile(r"(?:[,;:]|\bor|\band) (\d{1,2}|[a-z]|[ivx]{1,4})([.)]) (?=[A-Z])")
 """A label inside an item's text ("..., 4. Member is ..."): a list that skipped a number."""
 _DURATION = re.compile(r"^\**approval duration\**\s*:?\**\s*(.*)$", re.IGNORECASE)
@@ -154,7 +155,7 @@ def parse_criteria(
         ctx.claim(item.lines)
     parents = {parent for _, parent, *_ in nodes}
     for _, _, _, text, _, lines, _ in nodes:
-        if stray := _STRAY_LABEL.search(text):
+        if _LABEL_AHEAD.search(text) and (stray := _STRAY_LABEL.search(text)):
             ctx.doubt(
                 lines, "label", f"{stray.group(1)}{stray.group(2)} inside the text looks like a label out of sequence"
             )
@@ -190,7 +191,7 @@ def _settled_logic(ctx: ParseContext, text: str, has_children: bool, lines: list
     if reading.doubt:
         ctx.doubt(lines, "logic", reading.doubt)
     if not has_children:
-        if _HINT_NAMES_ITEMS.search(text):
+        if text.rstrip(" :*").endswith(")") and _HINT_NAMES_ITEMS.search(text):
             ctx.doubt(lines, "logic", "a logic hint names sub-items, but none were read under this item")
         return LogicReading()
     if reading.logic is None:
