@@ -339,7 +339,7 @@ def _references(body: str, furniture: re.Pattern[str]) -> list[str]:
     def paragraphs(piece: str) -> list[str]:
         nonlocal expected
         cuts = [0]
-        for match in re.finditer(r"(?:(?<=\s)|^)(?:(\d{1,2})\. |•\s*)(?=\S)", piece):
+        for match in re.finditer(r"(?:(?<=\s)|^)(?:(\d{1,2})\. (?=[^\d\s])|•\s*(?=\S))", piece):
             if match.group(1) is None or int(match.group(1)) == expected:
                 cuts.append(match.start())
                 expected += match.group(1) is not None
