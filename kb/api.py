@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import sys
 import tempfile
 from bisect import bisect_right
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import date, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -31,6 +33,7 @@ from kb.mutations import MutationReport, mutation_check
 from kb.store import LoadReport, Plan, connect, store_policy, transaction
 from kb.windows import Cache, describe
 from loaders.centene import load_path, load_text, policy_id_of
+from loaders.source import DEFAULT_READ, ReadOptions
 from revisions.changes import ChangeSet, load_changesets
 from revisions.log import DEFAULT_RULE, RULES
 from revisions.timeline import build_timeline
@@ -55,6 +58,11 @@ class PolicyJob:
     stored: tuple[tuple[str, str, str], ...]
     changes: Path
     rule: str
+    options: ReadOptions = DEFAULT_READ
+
+
+STORED = ReadOptions(max_bytes=sys.maxsize, allow_control_characters=True)
+"""A stored document was accepted when it was loaded: reading it again applies no limit."""
 
 
 def in_order(documents: list[PolicyDocument]) -> list[PolicyDocument]:
@@ -67,9 +75,9 @@ def in_order(documents: list[PolicyDocument]) -> list[PolicyDocument]:
 
 def plan_policy(job: PolicyJob) -> Plan:
     """Parse a policy's documents and build its timeline and rows (pure: runs in a worker process)."""
-    new = [load_path(path) for path in job.paths]
+    new = [load_path(path, job.options) for path in job.paths]
     fresh = {document.sha256 for document in new}
-    known = [load_text(path, text) for sha256, path, text in job.stored if sha256 not in fresh]
+    known = [load_text(path, text, STORED) for sha256, path, text in job.stored if sha256 not in fresh]
     every = in_order([*known, *new])
     return Plan.of(every, build_timeline(every, changesets_of(job.changes, job.policy_id), job.rule))
 
@@ -121,7 +129,11 @@ class KnowledgeBase:
             self._connection = None
 
     def load(
-        self, paths: Iterable[str | Path] | None = None, now: datetime | None = None, workers: int | None = None
+        self,
+        paths: Iterable[str | Path] | None = None,
+        now: datetime | None = None,
+        workers: int | None = None,
+        options: ReadOptions = DEFAULT_READ,
     ) -> list[LoadReport]:
         """Parse and store every file in one transaction: nothing is stored if any fails.
 
@@ -131,10 +143,10 @@ class KnowledgeBase:
         paths = [Path(path) for path in (paths or bundled_policy_paths())]
         workers = workers or os.cpu_count() or 1
         groups: dict[str, list[Path]] = {}
-        for path, policy_id in zip(paths, _parallel(policy_id_of, paths, workers)):
+        for path, policy_id in zip(paths, _parallel(partial(policy_id_of, options=options), paths, workers)):
             groups.setdefault(policy_id, []).append(path)
         jobs = [
-            PolicyJob(policy_id, tuple(group), self._stored_texts(policy_id), self.changes, self.rule)
+            PolicyJob(policy_id, tuple(group), self._stored_texts(policy_id), self.changes, self.rule, options)
             for policy_id, group in groups.items()
         ]
         stamp = (now or utc_now()).isoformat()
@@ -253,7 +265,7 @@ class KnowledgeBase:
 
     def mutations(self, policy_id: str) -> MutationReport:
         """Plant defects in a copy of the policy's change data and count those the audit catches."""
-        documents = in_order([load_text(path, text) for _, path, text in self._stored_texts(policy_id)])
+        documents = in_order([load_text(path, text, STORED) for _, path, text in self._stored_texts(policy_id)])
         changesets = changesets_of(self.changes, policy_id)
         if not documents or not changesets:
             raise UnknownPolicy(policy_id) if not documents else NoChangeData(policy_id, str(self.changes / policy_id))

@@ -38,6 +38,8 @@ class SourceDocument(SQLModel, table=True):
     parsed_chars: int = 0
     boilerplate_chars: int = 0
     unparsed_chars: int = 0
+    suspect_lines: int = Field(default=0, description="Lines read but doubted (see coverage_block, status suspect)")
+    suspect_chars: int = 0
     loaded_at: str
 
 

@@ -37,6 +37,11 @@ class ParseContext:
             text = "\n".join(line.raw for line in lines)
             self.suspects.append(CoverageBlock(SUSPECT, kind, Span(lines[0].number, lines[-1].number), text, reason))
 
+    def doubt_span(self, span: Span | None, kind: str, reason: str) -> None:
+        """``doubt`` for the lines a record was read from."""
+        if span is not None:
+            self.doubt(self.source.lines[span.first - 1 : span.last], kind, reason)
+
     def error(self, line: int | None, expected: str, found: str = "") -> SourceError:
         return SourceError(self.source.path, line, expected, found)
 

@@ -28,6 +28,13 @@ _HINT_NAMES_ITEMS = re.compile(
     r"\((?:[a-z]|[ivx]{1,4}|\d)(?:,? (?:or|and) |, | ?[–-] ?)(?:[a-z]|[ivx]{1,4}|\d)\)\s*:?\s*\**$"
 )
 """A label hint such as "(a or b):" ending an item: it announces sub-items."""
+_LABEL_AHEAD = re.compile(r"[.)] [A-Z]")
+_STRAY_LABEL = re.compile(r"(?:[,;:]|\bor|\band) (\d{1,2}|[a-z]|[ivx]{1,4})([.)]) (?=[A-Z])")
+"""A label inside an item's text ("..., 4. Member is ..."): a list that skipped a number."""
+_NOTE_INSIDE = re.compile(r"[*†‡]\s?[A-Z][a-z]")
+_DURATION_INSIDE = re.compile(r"approval duration", re.I)
+LONG_ITEM = 600
+"""Characters; the longest item of the corpus has about 400."""
 _DURATION = re.compile(r"^\**approval duration\**\s*:?\**\s*(.*)$", re.IGNORECASE)
 
 
@@ -74,10 +81,19 @@ def _collect_items(ctx: ParseContext, body: list[Line]) -> tuple[list[_Item], li
         depth = outline.depth(sub.group(1), sub.group(2)) if sub and items else None
         if numbered:
             outline.reset()
+            expected = sum(1 for item in items if item.depth == 0) + 1
+            if int(numbered.group(1)) != expected:
+                ctx.doubt([line], "label", f"item {numbered.group(1)}. where {expected}. was expected")
             items.append(_Item(0, numbered.group(1), numbered.group(2), [line]))
         elif depth is not None:
             items.append(_Item(depth, sub.group(1), sub.group(3), [line], sub.group(2)))  # type: ignore[union-attr]
         elif items:  # a paragraph split off its item, e.g. by a page break
+            if sub:
+                ctx.doubt(
+                    [line],
+                    "label",
+                    f"label {sub.group(1)}{sub.group(2)} out of sequence: read as text of the item before",
+                )
             items[-1].text += " " + text
             items[-1].lines.append(line)
         else:
@@ -142,6 +158,8 @@ def parse_criteria(
         )
         ctx.claim(item.lines)
     parents = {parent for _, parent, *_ in nodes}
+    for _, _, _, text, _, lines, _ in nodes:
+        _check_item_text(ctx, text, lines)
     positions: dict[str | None, int] = {}
     records: list[Record] = []
     for item_id, parent, label, text, item_marker, lines, raw_text in nodes:
@@ -167,6 +185,20 @@ def parse_criteria(
     return records, rest
 
 
+def _check_item_text(ctx: ParseContext, text: str, lines: list[Line]) -> None:
+    """Doubt an item whose text holds what belongs elsewhere: a label, a note, a duration."""
+    if _LABEL_AHEAD.search(text) and (stray := _STRAY_LABEL.search(text)):
+        ctx.doubt(
+            lines, "label", f"{stray.group(1)}{stray.group(2)} inside the text looks like a label out of sequence"
+        )
+    if _NOTE_INSIDE.search(text):
+        ctx.doubt(lines, "footnote", "a footnote's text may have run into the item")
+    if _DURATION_INSIDE.search(text):
+        ctx.doubt(lines, "duration", "an approval duration may have run into the item")
+    if len(text) > LONG_ITEM:
+        ctx.doubt(lines, "label", f"an item of {len(text)} characters: sub-items or notes may have run into it")
+
+
 def _settled_logic(ctx: ParseContext, text: str, has_children: bool, lines: list[Line]) -> LogicReading:
     """An item's logic once its sub-items are known: a leaf has none (its words stay in its
     text); a doubt is recorded where words and structure disagree."""
@@ -174,7 +206,7 @@ def _settled_logic(ctx: ParseContext, text: str, has_children: bool, lines: list
     if reading.doubt:
         ctx.doubt(lines, "logic", reading.doubt)
     if not has_children:
-        if _HINT_NAMES_ITEMS.search(text):
+        if text.rstrip(" :*").endswith(")") and _HINT_NAMES_ITEMS.search(text):
             ctx.doubt(lines, "logic", "a logic hint names sub-items, but none were read under this item")
         return LogicReading()
     if reading.logic is None:
@@ -218,16 +250,32 @@ def parse_tail(
 
 
 def bind_footnotes(records: list[Record]) -> list[Record]:
-    """Give each marked criterion the text of its indication's footnote(s) with those markers."""
-    notes: dict[str, list[str]] = {}
+    """Give each marked criterion the text of its indication's footnote with that marker: the
+    first such note printed after the item (one indication may print two "*" notes, each after
+    the items it concerns), else the last one before it."""
+    notes: dict[str, list[tuple[int, str]]] = {}
     for r in records:
         if isinstance(r, Statement) and r.kind == "footnote" and r.term and r.text:
-            notes.setdefault(r.term, []).append(r.text)
+            notes.setdefault(r.term, []).append((_line(r), r.text))
     bound: list[Record] = []
     for record in records:
         if isinstance(record, Criterion) and record.footnote_marker:
             place = f"{record.section}.{record.indication}"
-            texts = [t for marker in record.footnote_marker.split() for t in notes.get(place + marker, [])]
+            texts = [
+                _nearest(notes[place + marker], _line(record))
+                for marker in record.footnote_marker.split()
+                if place + marker in notes
+            ]
             record = replace(record, footnote_text=" ".join(texts) or None)
         bound.append(record)
     return bound
+
+
+def _line(record: Record) -> int:
+    span = record.provenance.span
+    return span.last if span else 0
+
+
+def _nearest(notes: list[tuple[int, str]], line: int) -> str:
+    after = [text for at, text in notes if at >= line]
+    return after[0] if after else notes[-1][1]

@@ -332,16 +332,17 @@ def _dosing(body: str, furniture: re.Pattern[str]) -> list[str]:
 
 
 def _references(body: str, furniture: re.Pattern[str]) -> list[str]:
-    """The numbered references, one paragraph each: "N. " starts one only where N is the next number."""
+    """The references, one paragraph each: "N. " starts one only where N is the next number;
+    a bullet ("•") starts one in a list that is not numbered."""
     expected = 1
 
     def paragraphs(piece: str) -> list[str]:
         nonlocal expected
         cuts = [0]
-        for match in re.finditer(r"(?:(?<=\s)|^)(\d{1,2})\. (?=[A-Z])", piece):
-            if int(match.group(1)) == expected:
+        for match in re.finditer(r"(?:(?<=\s)|^)(?:(\d{1,2})\. (?=[^\d\s])|•\s*(?=\S))", piece):
+            if match.group(1) is None or int(match.group(1)) == expected:
                 cuts.append(match.start())
-                expected += 1
+                expected += match.group(1) is not None
         cuts.append(len(piece))
         return [line for a, b in zip(cuts, cuts[1:]) if piece[a:b].strip() for line in (piece[a:b].strip(), "")]
 

@@ -10,20 +10,21 @@ from kb.model import Logic
 _N = r"(?:\d|one|two|three|four|five)"
 _COUNTS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5}
 _LABEL = r"[a-z0-9ivx]{1,4}"
-_WORDS: tuple[tuple[re.Pattern[str], Logic], ...] = tuple(
-    (re.compile(pattern, re.I), logic)
-    for pattern, logic in (
-        (r"\b(?:none|neither) of the following\b", Logic.NONE),
-        (r"\b(?:not|no)\b[^.;:,]*?\b(?:either|any) of the following\b", Logic.NONE),
-        (r"\bmust meet all\b(?: of the following)?", Logic.ALL),
-        (rf"\bmust meet (?:{_LABEL}|one|at least one|any)(?: or {_LABEL})+\b", Logic.ANY),
-        (rf"\b(?:(?:must meet )?at least )?(?P<n>{_N})(?: or more)? of the following\b", Logic.AT_LEAST),
-        (r"\b(?:any|either) of the following\b", Logic.ANY),
-        (r"\b(?:both|all) of the following\b", Logic.ALL),
-        (rf"\bboth(?= \({_LABEL} and {_LABEL}\))", Logic.ALL),
-        (rf"\beither(?= \({_LABEL} or {_LABEL}\))", Logic.ANY),
-    )
+_PHRASES: tuple[tuple[str, Logic], ...] = (
+    (r"\b(?:none|neither) of the following\b", Logic.NONE),
+    (r"\b(?:not|no)\b[^.;:,]*?\b(?:either|any) of the following\b", Logic.NONE),
+    (r"\bmust meet all\b(?: of the following)?", Logic.ALL),
+    (rf"\bmust meet (?:{_LABEL}|one|at least one|any)(?: or {_LABEL})+\b", Logic.ANY),
+    (rf"\b(?:(?:must meet )?at least )?(?P<n>{_N})(?: or more)? of the following\b", Logic.AT_LEAST),
+    (r"\b(?:any|either) of the following\b", Logic.ANY),
+    (r"\b(?:both|all) of the following\b", Logic.ALL),
+    (rf"\bboth(?= \({_LABEL} and {_LABEL}\))", Logic.ALL),
+    (rf"\beither(?= \({_LABEL} or {_LABEL}\))", Logic.ANY),
 )
+"""Logic phrases, in order of preference where two start at the same word."""
+_WORDS = re.compile("|".join(f"(?P<p{i}>{pattern})" for i, (pattern, _) in enumerate(_PHRASES)), re.I)
+_CUE = re.compile(r"following|must meet|both|either", re.I)
+"""Every logic phrase holds one of these words (a label hint, a parenthesis)."""
 _HINT = re.compile(rf"\(({_LABEL}(?:\s*,\s*{_LABEL})*,?\s+(or|and)\s+{_LABEL})\)")
 _RANGE = re.compile(rf"\({_LABEL}\s*[–-]\s*{_LABEL}\)")
 
@@ -47,7 +48,10 @@ class LogicReading:
 def logic_of(text: str) -> LogicReading:
     """The logic an item's words give its children (the last phrase that says it, so that the
     one introducing the sub-items wins), checked against a label hint such as "(a or b)"."""
-    words = [(m, logic) for pattern, logic in _WORDS for m in pattern.finditer(text)]
+    cued = _CUE.search(text) is not None
+    if not cued and "(" not in text:
+        return LogicReading()
+    words = [(m, _PHRASES[int(m.lastgroup[1:])][1]) for m in _WORDS.finditer(text)] if cued else []  # type: ignore[index]
     hint = list(_HINT.finditer(text))
     hint_logic = {"or": Logic.ANY, "and": Logic.ALL}[hint[-1].group(2).lower()] if hint else None
     if not words:
@@ -59,7 +63,7 @@ def logic_of(text: str) -> LogicReading:
             if ranged
             else LogicReading()
         )
-    match, logic = max(words, key=lambda found: (found[0].end(), found[0].end() - found[0].start()))
+    match, logic = words[-1]
     count = None
     if logic is Logic.AT_LEAST:
         count = int(_COUNTS.get(match.group("n").lower(), match.group("n")))
@@ -81,6 +85,8 @@ _TRAILING = re.compile(r"(?<=[^\s*†‡])\s*(?:\*{1,3}|†|‡)$")
 def footnote_markers(text: str) -> tuple[str | None, str]:
     """The footnote markers an item carries ("*", or "* **" for two kinds, in order of first
     appearance), and its text without a trailing marker (markers inside the text stay)."""
+    if "*" not in text and "†" not in text and "‡" not in text:
+        return None, text
     found = list(dict.fromkeys(match.group(1) for match in _MARKER.finditer(text)))
     if not found:
         return None, text
