@@ -20,8 +20,9 @@ from typing import Any
 from kb.asof import Answer, as_of
 from kb.citations import CitationFinding, carried_across, check_citations, check_unknowns
 from kb.dates import to_timestamp
-from kb.diff import Change, Diff, diff_answers, normalise
+from kb.diff import Change, Diff, diff_answers
 from kb.model import in_scope
+from kb.textdiff import normalise
 from kb.wording import carries, change_name, conflicts, mentions, names_scope, rarity
 from loaders.logic import logic_of
 from revisions.clauses import CATEGORY_TABLES, PRIMARY, read_clause

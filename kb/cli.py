@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from functools import wraps
 from pathlib import Path
 from typing import Any
@@ -18,24 +18,11 @@ import click
 from rich.progress import Progress
 
 from kb.api import KnowledgeBase
-from kb.diff import Diff, Skipped
 from kb.errors import KBError
 from kb.export import EXPORTS
 from kb.facts import FACTS, Request, RequestError
 from kb.render import answer_text, decision_text
-from kb.reports import (
-    CSV_COLUMNS,
-    diff_html,
-    diff_markdown,
-    diff_rows,
-    diff_text,
-    history_text,
-    mutation_text,
-    plain,
-    skipped_lines,
-    skipped_rows,
-    to_csv,
-)
+from kb.reports import history_text, mutation_text, plain, render_diffs
 from kb.site import site_metadata
 from loaders.source import ReadOptions
 from revisions.log import DEFAULT_RULE, RULES
@@ -242,45 +229,13 @@ def diff(
             if policy is None
             else [kb.diff(policy, before, after, not no_audit, known_at)]
         )
-        rendered = _render_diffs(diffs, fmt, all_changes, output, single=policy is not None)
-    _write(rendered, output)
-
-
-def _render_diffs(
-    items: Iterable[Diff | Skipped], fmt: str, everything: bool, output: Path | None, single: bool
-) -> str:
-    """The diffs in one format; a stream of diffs (``--all``) is rendered one policy at a time,
-    and the policies skipped (without the versions named) are listed after them."""
-    skipped: list[Skipped] = []
-
-    def diffs() -> Iterator[Diff]:
-        for item in items:
-            if isinstance(item, Skipped):
-                skipped.append(item)
-            else:
-                yield item
-
-    if fmt == "text":
         colour = output is None and sys.stdout.isatty()
 
         def style(role: str, text: str) -> str:
             return click.style(text, **DIFF_COLOURS[role]) if colour and role in DIFF_COLOURS else plain(role, text)
 
-        body = "\n\n".join(diff_text(d, everything, style) for d in diffs())
-        return "\n\n".join(p for p in (body, "\n".join(skipped_lines(skipped))) if p)
-    if fmt == "markdown":
-        body = "\n".join(diff_markdown(d, everything) for d in diffs())
-        return body + "".join(f"\n{line}" for line in skipped_lines(skipped))
-    if fmt == "json":
-        data = [d.to_json(everything) for d in diffs()]
-        if single:
-            return json.dumps(data[0], indent=2, ensure_ascii=False, default=str)
-        gone = [{"policy": s.policy_id, "reason": s.reason} for s in skipped]
-        return json.dumps({"diffs": data, "skipped": gone}, indent=2, ensure_ascii=False, default=str)
-    if fmt == "csv":
-        rows = [row for d in diffs() for row in diff_rows(d, everything)]
-        return to_csv(rows + skipped_rows(skipped), CSV_COLUMNS)
-    return diff_html(list(diffs()), everything, skipped)
+        rendered = render_diffs(diffs, fmt, all_changes, style, single=policy is not None)
+    _write(rendered, output)
 
 
 def _write(rendered: str | bytes, output: Path | None) -> None:

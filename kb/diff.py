@@ -8,89 +8,20 @@ know (an ``unknown`` record covers it) is neither substantive nor not: ``substan
 
 from __future__ import annotations
 
-import difflib
-import re
-import unicodedata
-from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from kb.asof import Answer
 from kb.model import in_scope
 from kb.schema import RECORD_TABLES, Temporal
+from kb.sources import provenance_text
+from kb.textdiff import changed_words, normalise, value_changes, value_phrases, word_diff
+from kb.tree import CriteriaTree
 
 META_COLUMNS = frozenset(Temporal.model_fields) | {"raw_text", "predicate", "predicate_rule", "footnote_predicate"}
 """Stored columns that say where and when a row holds, or what was read from it, not what it says."""
 
 TEXT_FIELDS = {"criterion": "text", "duration": "text", "statement": "text", "reference": "citation"}
-
-VALUE_PATTERNS: dict[str, re.Pattern[str]] = {
-    "age": re.compile(r"\bage\s*[≥≤<>=]+\s*\d+\s*(?:years?|months?)(?:\s+(?:or|and)\s+[^;,.()]+)?", re.IGNORECASE),
-    "duration": re.compile(
-        r"\b\d+\s*(?:months?|weeks?|days?)(?:\s+or\s+to\s+[^()]*?whichever\s+is\s+(?:longer|shorter))?", re.IGNORECASE
-    ),
-    "dose": re.compile(r"\b\d+(?:\.\d+)?\s*mg/m²(?:\s+per\s+(?:cycle|dose))?"),
-    "cycles": re.compile(r"\b\d+\s+cycles?\b"),
-}
-
-_QUOTES = str.maketrans({"’": "'", "‘": "'", "“": '"', "”": '"'})
-_PUNCTUATION = re.compile(r"[;,:!?\"'()\[\]*]|(?<!\d)\.|\.(?!\d)")
-_TOKENS = re.compile(r"\s+|[^\s]+")
-
-
-def normalise(text: str | None) -> str | None:
-    """Text with formatting removed: what two renderings of the same words share."""
-    if text is None:
-        return None
-    text = unicodedata.normalize("NFKC", text).translate(_QUOTES)
-    text = text.replace("\\geq", "≥").replace("\\leq", "≤")
-    text = _PUNCTUATION.sub(" ", text)
-    text = re.sub(r"\s+(?:or|and)\s*$", "", text.strip())
-    return re.sub(r"\s+", " ", text).strip().casefold()
-
-
-def word_diff(before: str, after: str) -> list[tuple[str, str]]:
-    """``[(op, text)]`` with op ``=``, ``-`` or ``+``, over words and the spaces between them."""
-    old, new = _TOKENS.findall(before), _TOKENS.findall(after)
-    ops: list[tuple[str, str]] = []
-    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, old, new, autojunk=False).get_opcodes():
-        if tag == "equal":
-            ops.append(("=", "".join(old[i1:i2])))
-            continue
-        if i2 > i1:
-            ops.append(("-", "".join(old[i1:i2])))
-        if j2 > j1:
-            ops.append(("+", "".join(new[j1:j2])))
-    return ops
-
-
-def value_phrases(text: str | None) -> list[tuple[str, str]]:
-    """The values a text carries, as ``(kind, phrase)``: age thresholds, durations, doses, cycles."""
-    if not text:
-        return []
-    text = text.replace("\\geq", "≥").replace("\\leq", "≤")
-    found = [
-        (match.start(), kind, match.group(0).strip())
-        for kind, pattern in VALUE_PATTERNS.items()
-        for match in pattern.finditer(text)
-    ]
-    return [(kind, phrase) for _, kind, phrase in sorted(found)]
-
-
-def value_changes(before: str | None, after: str | None) -> list[str]:
-    """Name the values that moved: ``age ≥ 15 years -> age ≥ 18 years``, ``+ Age ≥ 1 year``."""
-    old, new = value_phrases(before), value_phrases(after)
-    gone = [v for v in old if v not in new]
-    came = [v for v in new if v not in old]
-    named: list[str] = []
-    for kind in dict.fromkeys(k for k, _ in gone + came):
-        was = [p for k, p in gone if k == kind]
-        now = [p for k, p in came if k == kind]
-        for a, b in zip(was, now):
-            named.append(f"{a} -> {b}")
-        named += [f"- {p}" for p in was[len(now) :]]
-        named += [f"+ {p}" for p in now[len(was) :]]
-    return named
 
 
 @dataclass
@@ -165,74 +96,8 @@ class Skipped:
     reason: str
 
 
-def document_text(row: dict[str, Any], documents: dict[str, dict[str, Any]] | None = None) -> str | None:
-    """The document a row cites: its Last Review, short hash and lines ("document 11.25 (ebedc22fcfb2) line 33")."""
-    sha = row.get("document_sha256")
-    if not sha:
-        return None
-    review = (documents or {}).get(sha, {}).get("last_review")
-    name = f"{review[5:7]}.{review[2:4]} ({sha[:12]})" if review else sha[:12]
-    first, last = row.get("first_line"), row.get("last_line")
-    lines = "" if not first else f" line {first}" if first == last else f" lines {first}-{last}"
-    return f"document {name}{lines}"
-
-
-def provenance_text(row: dict[str, Any] | None, documents: dict[str, dict[str, Any]] | None = None) -> str | None:
-    """One line saying what a stored row rests on: the document (Last Review, hash, lines), the
-    clause, the copy, or what carries it across revisions ("unlogged = unchanged"), with its confidence."""
-    if row is None:
-        return None
-    document = document_text(row, documents)
-    if row["source"] == "document":
-        return document or "document"
-    confidence = f"{row['confidence']} confidence" if row.get("confidence") else None
-    if row["source"] == "carried":
-        detail = ", ".join(p for p in (row.get("clause"), confidence) if p)
-        return f"carried from {document or 'an older copy'} ({detail})"
-    said = ", ".join(p for p in (f"“{row['clause']}”" if row.get("clause") else None, confidence) if p)
-    return " ".join(p for p in (row["source"], row.get("revision")) if p) + (f" ({said})" if said else "")
-
-
 def content(row: dict[str, Any]) -> dict[str, Any]:
     return {name: value for name, value in row.items() if name not in META_COLUMNS}
-
-
-class CriteriaTree:
-    """A version's criteria by item_id, with label paths as the version numbers them."""
-
-    def __init__(self, rows: list[dict[str, Any]]) -> None:
-        self.rows = {row["item_id"]: row for row in rows}
-        self.children: dict[str | None, list[dict[str, Any]]] = {}
-        for row in sorted(rows, key=lambda r: r["position"]):
-            self.children.setdefault(row["parent_id"], []).append(row)
-
-    def where(self, item_id: str) -> str:
-        labels: list[str] = []
-        row: dict[str, Any] | None = self.rows[item_id]
-        while row is not None:
-            labels.append(row["label"].rstrip(".)"))
-            row = self.rows.get(row["parent_id"]) if row["parent_id"] else None
-        return ".".join([self.rows[item_id]["section"], *reversed(labels)])
-
-    def outline(self, parent: str | None = None, depth: int = 0) -> Iterator[tuple[int, dict[str, Any]]]:
-        """``(depth, row)`` in reading order: section I before II, items by position."""
-        rows = self.children.get(parent, [])
-        if parent is None:
-            rows = sorted(rows, key=lambda r: (r["section"], r["indication"]))
-        for row in rows:
-            yield depth, row
-            yield from self.outline(row["item_id"], depth + 1)
-
-    def subtree(self, item_id: str, depth: int = 0) -> Iterator[str]:
-        for row in self.children.get(item_id, []):
-            yield f"{'  ' * depth}{row['label']} {row['text'] if row['text'] is not None else '[unknown]'}"
-            yield from self.subtree(row["item_id"], depth + 1)
-
-    def descendants(self, item_id: str) -> set[str]:
-        found: set[str] = set()
-        for row in self.children.get(item_id, []):
-            found |= {row["item_id"], *self.descendants(row["item_id"])}
-        return found
 
 
 def _unknown_side(
@@ -389,7 +254,7 @@ def _compare(
         **base,
         kind=kind,
         substantive=substantive,
-        summary="; ".join(values) or _changed_words(words),
+        summary="; ".join(values) or changed_words(words),
         fields=differing,
         values=values,
         words=words,
@@ -414,11 +279,11 @@ def _compare_criterion(
     elif logic_changed:
         kind = "logic changed"
         summary = (
-            f"logic {old['logic'] or '(no logic word)'} -> {new['logic'] or '(no logic word)'}: {_changed_words(words)}"
+            f"logic {old['logic'] or '(no logic word)'} -> {new['logic'] or '(no logic word)'}: {changed_words(words)}"
         )
     elif text_changed:
         kind = "text changed"
-        summary = "; ".join(values) or _changed_words(words)
+        summary = "; ".join(values) or changed_words(words)
     elif footnote_changed:
         kind, summary = "footnote changed", f"footnote: {old['footnote_text']} -> {new['footnote_text']}"
     elif "label" in differing:
@@ -436,26 +301,6 @@ def _compare_criterion(
         subtree_before=list(trees[0].subtree(old["item_id"])) if logic_changed else [],
         subtree_after=list(trees[1].subtree(new["item_id"])) if logic_changed else [],
     )
-
-
-def _changed_words(words: list[tuple[str, str]]) -> str:
-    """The changed passages of a word diff: ``'both' -> 'one'; + 'Age'``."""
-    passages: list[str] = []
-    pending: dict[str, str] = {}
-    for op, text in [*words, ("=", "")]:
-        if op != "=":
-            pending[op] = pending.get(op, "") + text
-            continue
-        if text and not text.strip() and pending:
-            pending = {side: passage + text for side, passage in pending.items()}
-            continue
-        removed, added = pending.get("-", "").strip(), pending.get("+", "").strip()
-        if removed and added:
-            passages.append(f"{removed!r} -> {added!r}")
-        elif removed or added:
-            passages.append(f"- {removed!r}" if removed else f"+ {added!r}")
-        pending = {}
-    return "; ".join(passages)
 
 
 def describe(table: str, row: dict[str, Any]) -> str:

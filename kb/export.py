@@ -24,9 +24,10 @@ from openpyxl.styles import Font
 
 from kb.asof import Answer
 from kb.dates import utc_now
-from kb.diff import CriteriaTree, document_text, provenance_text
 from kb.reports import TEMPLATES, to_csv
 from kb.schema import RECORD_TABLES
+from kb.sources import document_text, provenance_text
+from kb.tree import CriteriaTree
 
 PROVENANCE = ("source", "revision", "clause", "confidence", "document", "lines")
 CSV_COLUMNS = (

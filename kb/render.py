@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from kb.asof import Answer
-from kb.diff import provenance_text
 from kb.evaluate import Decision
+from kb.sources import provenance_text
 
 
 def _source_note(row: dict[str, Any], documents: dict[str, dict[str, Any]] | None = None) -> str:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable
+import json
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -12,8 +13,9 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from kb.asof import Answer
 from kb.audit import Audit, HistoryAudit
-from kb.diff import Change, CriteriaTree, Diff, Skipped, describe
+from kb.diff import Change, Diff, Skipped, describe
 from kb.mutations import MutationReport
+from kb.tree import CriteriaTree
 
 TEMPLATES = Environment(
     loader=FileSystemLoader(Path(__file__).parent / "templates"),
@@ -304,3 +306,33 @@ def _tree(answer: Answer, changes: list[Change], side: str) -> dict[str, Any]:
             {"depth": depth, "row": row, "where": tree.where(row["item_id"]), "mark": marks.get(row["item_id"])}
         )
     return {"answer": answer, "rows": rows}
+
+
+def render_diffs(items: Iterable[Diff | Skipped], fmt: str, everything: bool, style: Styler, single: bool) -> str:
+    """The diffs in one format; a stream of diffs (``kb diff --all``) is rendered one policy at
+    a time, and the policies skipped (without the versions named) are listed after them."""
+    skipped: list[Skipped] = []
+
+    def diffs() -> Iterator[Diff]:
+        for item in items:
+            if isinstance(item, Skipped):
+                skipped.append(item)
+            else:
+                yield item
+
+    if fmt == "text":
+        body = "\n\n".join(diff_text(d, everything, style) for d in diffs())
+        return "\n\n".join(p for p in (body, "\n".join(skipped_lines(skipped))) if p)
+    if fmt == "markdown":
+        body = "\n".join(diff_markdown(d, everything) for d in diffs())
+        return body + "".join(f"\n{line}" for line in skipped_lines(skipped))
+    if fmt == "json":
+        data = [d.to_json(everything) for d in diffs()]
+        if single:
+            return json.dumps(data[0], indent=2, ensure_ascii=False, default=str)
+        gone = [{"policy": s.policy_id, "reason": s.reason} for s in skipped]
+        return json.dumps({"diffs": data, "skipped": gone}, indent=2, ensure_ascii=False, default=str)
+    if fmt == "csv":
+        rows = [row for d in diffs() for row in diff_rows(d, everything)]
+        return to_csv(rows + skipped_rows(skipped), CSV_COLUMNS)
+    return diff_html(list(diffs()), everything, skipped)

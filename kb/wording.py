@@ -10,7 +10,8 @@ from __future__ import annotations
 import re
 from collections import Counter
 
-from kb.diff import Change, Diff, normalise
+from kb.diff import Change, Diff
+from kb.textdiff import normalise
 from revisions.clauses import Value, quantities
 
 STOPWORDS = frozenset(

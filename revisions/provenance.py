@@ -148,24 +148,10 @@ def support(slots: list[Slot], record: Record, low: int, high: int, near: int) -
                 confidence=weakest(own, level),
             )
     closing = slots[high + 1] if high + 1 < len(slots) else None
-    removal = (
-        next((op for op in closing.operations if op.action == "remove" and _restates(op, record)), None)
-        if closing
-        else None
-    )
-    if closing and removal:
-        return Provenance(
-            removal.source,
-            revision=closing.revision.key,
-            clause=_clause(closing, removal),
-            confidence=weakest(removal.confidence, level),
-        )
+    if removal := _closed_by(closing, record, level, ("remove",)):
+        return removal
     carried = f"unlogged = unchanged: no clause of {names} names it"
-    later_first = [
-        *range(near + 1, high + 1),
-        *range(near - 1, low - 1, -1),
-    ]  # the nearest later document, else earlier
-    for m in later_first:
+    for m in [*range(near + 1, high + 1), *range(near - 1, low - 1, -1)]:  # the nearest later document first
         if slots[m].document_sha256:
             span = slots[m].get(record).provenance.span  # type: ignore[union-attr]
             return Provenance(Source.CARRIED, slots[m].document_sha256, span, slots[m].revision.key, carried, level)
@@ -176,14 +162,19 @@ def support(slots: list[Slot], record: Record, low: int, high: int, near: int) -
                 return Provenance(
                     Source.CARRIED, None, None, slots[m].revision.key, why, weakest(witness.confidence, level)
                 )
-    update = next((op for op in closing.operations if _restates(op, record)), None) if closing else None
-    if closing and update:
-        return Provenance(
-            update.source,
-            revision=closing.revision.key,
-            clause=_clause(closing, update),
-            confidence=weakest(update.confidence, level),
-        )
+    return _closed_by(closing, record, level, ("update",))
+
+
+def _closed_by(closing: Slot | None, record: Record, level: str, actions: tuple[str, ...]) -> Provenance | None:
+    """The operation that ends a run by removing (or updating) ``record``, cited for what it restates."""
+    for op in closing.operations if closing else ():
+        if op.action in actions and _restates(op, record):
+            return Provenance(
+                op.source,
+                revision=closing.revision.key,  # type: ignore[union-attr]
+                clause=_clause(closing, op),  # type: ignore[arg-type]
+                confidence=weakest(op.confidence, level),
+            )
     return None
 
 

@@ -120,16 +120,6 @@ def test_unknown_version_label_is_an_error(loaded_kb):
         loaded_kb.diff(POLICY, "V1999", "2025-12-01")
 
 
-@pytest.fixture
-def run(loaded_kb):
-    def invoke(*args: str):
-        result = CliRunner().invoke(cli, [*args, "--db", str(loaded_kb.path)])
-        assert result.exit_code == 0, result.output
-        return result.output
-
-    return invoke
-
-
 def test_json_output_follows_the_documented_schema(run):
     for dates in (("2024-08-01", "2025-12-01"), ("2019-01-01", "2025-12-01"), ("V2021", "V2023")):
         data = json.loads(run("diff", POLICY, *dates, "--format", "json"))

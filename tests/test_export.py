@@ -9,23 +9,11 @@ import json
 from dataclasses import replace
 
 import pytest
-from click.testing import CliRunner
 from openpyxl import load_workbook
 
-from kb.cli import cli
 from kb.export import export_html, export_markdown
 
 POLICY = "CP.PHAR.359"
-
-
-@pytest.fixture
-def run(loaded_kb):
-    def invoke(*args: str) -> str:
-        result = CliRunner().invoke(cli, [*args, "--db", str(loaded_kb.path)])
-        assert result.exit_code == 0, result.output
-        return result.output
-
-    return invoke
 
 
 def test_whole_policy_markdown_is_complete(run):

@@ -5,11 +5,9 @@ and the knowledge time. Windows are those of the history reference."""
 from __future__ import annotations
 
 import pytest
-from click.testing import CliRunner
 
 from kb.api import KnowledgeBase
 from kb.asof import version_under
-from kb.cli import cli
 
 POLICY = "CP.PHAR.359"
 WINDOWS = [  # the reference's rule-dependent windows (a revision's Date .. the day before its P&T month)
@@ -69,16 +67,6 @@ def test_version_under_either_rule(loaded_kb):
     assert version_under(connection, POLICY, "2021-08-01", "pt-month-start") is None
     answer = loaded_kb.as_of(POLICY, "2021-08-01", rule="revision-date")
     assert answer.covered and answer.version["label"] == "V2021" and answer.criteria()
-
-
-@pytest.fixture
-def run(loaded_kb):
-    def invoke(*args: str) -> str:
-        result = CliRunner().invoke(cli, [*args, "--db", str(loaded_kb.path)])
-        assert result.exit_code == 0, result.output
-        return result.output
-
-    return invoke
 
 
 def test_asof_prints_the_window_the_rule_and_the_knowledge_time(run):
