@@ -17,7 +17,7 @@ from typing import Any
 import click
 from rich.progress import Progress
 
-from kb.api import KnowledgeBase
+from kb.api import BUNDLED_CHANGES, KnowledgeBase
 from kb.errors import KBError
 from kb.export import EXPORTS
 from kb.facts import FACTS, Request, RequestError
@@ -27,6 +27,13 @@ from kb.site import site_metadata
 from loaders.source import ReadOptions
 from revisions.log import DEFAULT_RULE, RULES
 
+CHANGES_OPTION = click.option(
+    "--changes",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=BUNDLED_CHANGES,
+    show_default="the bundled change data",
+    help="The change-data folder (one sub-folder of TOML files per policy).",
+)
 DB_OPTION = click.option(
     "--db", default="kb.sqlite", show_default=True, type=click.Path(dir_okay=False), help="The knowledge base file."
 )
@@ -79,11 +86,14 @@ def cli() -> None:
     is_flag=True,
     help="Load a file holding control characters (NUL ...), each flagged as suspect, instead of refusing it.",
 )
+@CHANGES_OPTION
 @reports_errors
-def load(paths: tuple[Path, ...], db: str, rule: str, max_bytes: int, allow_control_characters: bool) -> None:
+def load(
+    paths: tuple[Path, ...], db: str, rule: str, max_bytes: int, allow_control_characters: bool, changes: Path
+) -> None:
     """Load policy documents (default: the bundled CP.PHAR.359) in one transaction."""
     options = ReadOptions(max_bytes, allow_control_characters)
-    with KnowledgeBase(db, rule=rule) as kb:
+    with KnowledgeBase(db, changes=changes, rule=rule) as kb:
         for report in kb.load(paths or None, options=options):
             state = "loaded" if report.changed else "unchanged (already loaded; nothing written)"
             click.echo(f"{report.policy_id}: {state} from {report.source}")
@@ -276,14 +286,15 @@ def export(policy: str, when: str, fmt: str, output: Path | None, known_at: str 
     "--mutations", is_flag=True, help="Also plant defects in a copy of the change data and count those caught."
 )
 @click.option("--known-at", help="Audit the history as the knowledge base knew it at this ISO timestamp.")
+@CHANGES_OPTION
 @DB_OPTION
 @JSON_OPTION
 @reports_errors
-def audit(policy: str, mutations: bool, known_at: str | None, db: str, as_json: bool) -> None:
+def audit(policy: str, mutations: bool, known_at: str | None, changes: Path, db: str, as_json: bool) -> None:
     """Audit POLICY's history against its revision log: every clause matched to the change it
     names (values compared), every change to a clause, every citation of the change data; and
     each loaded document against the one before it."""
-    with KnowledgeBase(db) as kb:
+    with KnowledgeBase(db, changes=changes) as kb:
         result = kb.audit(policy, known_at)
         report = kb.mutations(policy) if mutations else None
     data = {
