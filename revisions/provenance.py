@@ -169,10 +169,13 @@ def _closed_by(closing: Slot | None, record: Record, level: str, actions: tuple[
     """The operation that ends a run by removing (or updating) ``record``, cited for what it restates."""
     for op in closing.operations if closing else ():
         if op.action in actions and _restates(op, record):
+            clause = _clause(closing, op)  # type: ignore[arg-type]
+            if op.source != Source.LOG and op.note:  # the values rest on a copy: say what it shows
+                clause = f"{op.note} Then: “{clause}”"
             return Provenance(
                 op.source,
                 revision=closing.revision.key,  # type: ignore[union-attr]
-                clause=_clause(closing, op),  # type: ignore[arg-type]
+                clause=clause,
                 confidence=weakest(op.confidence, level),
             )
     return None
