@@ -24,8 +24,9 @@ def differences(
     """The changes from the version read under the rule used to the one the other rule reads."""
     used, other = window["version"], window["other_version"]
     if used is None or other is None:
-        missing, present = (window["rule"], other) if used is None else (window["other_rule"], used)
-        return [f"under {missing} no version is vouched for; under the other rule {present} applies, all of it"]
+        rules = (window["rule"], window["other_rule"])
+        (missing, covered), present = (rules, other) if used is None else (rules[::-1], used)
+        return [f"under {missing} no version is vouched for; under {covered} {present} applies, all of it"]
     mine = as_of(connection, policy_id, day, known_at, window["rule"])
     theirs = as_of(connection, policy_id, day, known_at, window["other_rule"])
     found = []
