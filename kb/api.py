@@ -228,9 +228,12 @@ class KnowledgeBase:
         first, second = self.resolve(policy_id, before), self.resolve(policy_id, after)
         notices = []
         if to_date(first) > to_date(second):
+            def named(asked: date | str, day: date | str) -> str:
+                return str(asked) if str(asked) == str(day) else f"{asked} ({day})"
+
             notices.append(
-                f"FROM {before} ({first}) is after TO {after} ({second}): swapped, so the diff runs forward "
-                f"from {after} to {before}"
+                f"FROM {named(before, first)} is after TO {named(after, second)}: swapped, so the diff runs "
+                f"forward from {after} to {before}"
             )
             first, second = second, first
         result = diff_answers(self.as_of(policy_id, first, known_at), self.as_of(policy_id, second, known_at))
