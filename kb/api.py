@@ -228,6 +228,7 @@ class KnowledgeBase:
         first, second = self.resolve(policy_id, before), self.resolve(policy_id, after)
         notices = []
         if to_date(first) > to_date(second):
+
             def named(asked: date | str, day: date | str) -> str:
                 return str(asked) if str(asked) == str(day) else f"{asked} ({day})"
 

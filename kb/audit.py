@@ -149,7 +149,9 @@ def check_clause(clause: dict[str, Any], step: Diff, counts: Counter[str]) -> _C
             "logged, not seen", [], f"only {', '.join(map(change_name, fits))} carries it; no {named} change does"
         )
     named = ", ".join(f"{v.text!r} ({v.side})" for v in missing)
-    if differing := [c for c in worded if any(conflicts(c, v) for v in missing)]:
+    if differing := [
+        c for c in worded if (primary is None or c.table in primary) and any(conflicts(c, v) for v in missing)
+    ]:
         reads = "; ".join(f"{change_name(c)} reads {c.summary}" for c in differing)
         return _Check("value differs", differing, f"the log names {named}; {reads}")
     if any(carries(c, v) is None for c in candidates for v in missing):
