@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import sys
+import tempfile
 from bisect import bisect_right
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -20,17 +21,20 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from kb.asof import FOREVER, Answer, as_of, rule_dependent
-from kb.audit import audit_diff
+from kb.audit import Audit, HistoryAudit, audit_diff, audit_documents
 from kb.compiled import compile_rules
 from kb.dates import to_date, to_timestamp, utc_now
-from kb.diff import Diff, diff_answers
-from kb.errors import UnknownPolicy, UnknownVersion
+from kb.diff import Diff, Skipped, diff_answers
+from kb.errors import NoChangeData, UnknownPolicy, UnknownVersion
 from kb.evaluate import Decision, RuleSet, evaluate
 from kb.facts import Request
+from kb.model import PolicyDocument
+from kb.mutations import MutationReport, mutation_check
 from kb.store import LoadReport, Plan, connect, store_policy, transaction
+from kb.windows import Cache, describe
 from loaders.centene import load_path, load_text, policy_id_of
 from loaders.source import DEFAULT_READ, ReadOptions
-from revisions.changes import load_changesets
+from revisions.changes import ChangeSet, load_changesets
 from revisions.log import DEFAULT_RULE, RULES
 from revisions.timeline import build_timeline
 
@@ -61,17 +65,26 @@ STORED = ReadOptions(max_bytes=sys.maxsize, allow_control_characters=True)
 """A stored document was accepted when it was loaded: reading it again applies no limit."""
 
 
+def in_order(documents: list[PolicyDocument]) -> list[PolicyDocument]:
+    """A policy's documents oldest first: by Last Review, then by their newest log row."""
+    return sorted(
+        documents,
+        key=lambda d: (d.header.last_review, max(r.date for r in d.revision_log) if d.revision_log else date.min),
+    )
+
+
 def plan_policy(job: PolicyJob) -> Plan:
     """Parse a policy's documents and build its timeline and rows (pure: runs in a worker process)."""
     new = [load_path(path, job.options) for path in job.paths]
     fresh = {document.sha256 for document in new}
     known = [load_text(path, text, STORED) for sha256, path, text in job.stored if sha256 not in fresh]
-    every = sorted(
-        [*known, *new], key=lambda d: (d.header.last_review, d.revision_log[-1].date if d.revision_log else date.min)
-    )
-    folder = job.changes / job.policy_id
-    changesets = load_changesets(folder) if folder.is_dir() else []
-    return Plan.of(every, build_timeline(every, changesets, job.rule))
+    every = in_order([*known, *new])
+    return Plan.of(every, build_timeline(every, changesets_of(job.changes, job.policy_id), job.rule))
+
+
+def changesets_of(folder: Path, policy_id: str) -> list[ChangeSet]:
+    """A policy's change data (none where it has no folder)."""
+    return load_changesets(folder / policy_id) if (folder / policy_id).is_dir() else []
 
 
 def _parallel(function: Callable[[T], R], items: list[T], workers: int) -> Iterator[R]:
@@ -102,7 +115,7 @@ class KnowledgeBase:
         self._connection: sqlite3.Connection | None = None
         self._rules: dict[tuple[str, str, str | None], RuleSet] = {}
         self._windows: dict[tuple[str, str | None], list[tuple[str, str | None, str]]] = {}
-        self._pending_windows: dict[tuple[str, date, str, str | None], list[dict[str, Any]]] = {}
+        self._differences: Cache = {}
 
     @property
     def connection(self) -> sqlite3.Connection:
@@ -137,7 +150,7 @@ class KnowledgeBase:
             for policy_id, group in groups.items()
         ]
         stamp = (now or utc_now()).isoformat()
-        for cache in (self._rules, self._windows, self._pending_windows):
+        for cache in (self._rules, self._windows, self._differences):
             cache.clear()
         with transaction(self.connection):
             reports = [store_policy(self.connection, plan, stamp) for plan in _parallel(plan_policy, jobs, workers)]
@@ -157,9 +170,16 @@ class KnowledgeBase:
         ).fetchall()
         return [dict(row) for row in rows]
 
-    def as_of(self, policy_id: str, when: date | str, known_at: datetime | str | None = None) -> Answer:
-        """The policy in force on ``when``, as known at ``known_at`` (default: now)."""
-        return as_of(self.connection, policy_id, when, to_timestamp(known_at) if known_at else None)
+    def as_of(
+        self, policy_id: str, when: date | str, known_at: datetime | str | None = None, rule: str | None = None
+    ) -> Answer:
+        """The policy in force on ``when``, as known at ``known_at`` (default: now), under the
+        effective-date ``rule`` (default: the one it was loaded under); a rule-dependent date's
+        windows say what the other rule reads."""
+        stamp = to_timestamp(known_at) if known_at else None
+        answer = as_of(self.connection, policy_id, when, stamp, rule)
+        describe(self.connection, policy_id, answer.as_of, answer.rule_dependent, stamp, self._differences)
+        return answer
 
     def show(self, policy_id: str) -> Answer:
         """The policy as its newest version reads (the latest document loaded)."""
@@ -194,20 +214,70 @@ class KnowledgeBase:
             return str(row["valid_from"])
         return when
 
-    def diff(self, policy_id: str, before: date | str, after: date | str, audit: bool = True) -> Diff:
-        """What changed in ``policy_id`` from the version in force on ``before`` to the one on ``after``."""
-        result = diff_answers(
-            self.as_of(policy_id, self.resolve(policy_id, before)),
-            self.as_of(policy_id, self.resolve(policy_id, after)),
-        )
-        if audit:
+    def diff(
+        self,
+        policy_id: str,
+        before: date | str,
+        after: date | str,
+        audit: bool = True,
+        known_at: datetime | str | None = None,
+    ) -> Diff:
+        """What changed in ``policy_id`` from the version in force on ``before`` to the one on
+        ``after`` (dates or version labels). FROM after TO is swapped, with a notice; a date
+        that is not covered compares nothing and audits nothing."""
+        first, second = self.resolve(policy_id, before), self.resolve(policy_id, after)
+        notices = []
+        if to_date(first) > to_date(second):
+
+            def named(asked: date | str, day: date | str) -> str:
+                return str(asked) if str(asked) == str(day) else f"{asked} ({day})"
+
+            notices.append(
+                f"FROM {named(before, first)} is after TO {named(after, second)}: swapped, so the diff runs "
+                f"forward from {after} to {before}"
+            )
+            first, second = second, first
+        result = diff_answers(self.as_of(policy_id, first, known_at), self.as_of(policy_id, second, known_at))
+        result.notices = notices + result.notices
+        if audit and result.before.covered and result.after.covered:
             result.audit = audit_diff(self.connection, result)
         return result
 
-    def diff_all(self, before: date | str, after: date | str, audit: bool = False) -> Iterator[Diff]:
-        """The diff of every policy in the knowledge base between two dates, one policy at a time."""
+    def diff_all(
+        self, before: date | str, after: date | str, audit: bool = False, known_at: datetime | str | None = None
+    ) -> Iterator[Diff | Skipped]:
+        """The diff of every policy in the knowledge base between two dates or version labels,
+        one policy at a time; a policy without the versions named is skipped, and says so."""
         for row in self.policies():
-            yield self.diff(row["policy_id"], before, after, audit)
+            try:
+                yield self.diff(row["policy_id"], before, after, audit, known_at)
+            except UnknownVersion as missing:
+                yield Skipped(row["policy_id"], str(missing))
+
+    def audit(self, policy_id: str, known_at: datetime | str | None = None) -> HistoryAudit:
+        """The revision-log audit of the policy's whole history (earliest to newest version), and
+        of each loaded document against the one before it."""
+        versions = self.versions(policy_id)
+        stamp = to_timestamp(known_at).isoformat() if known_at else None
+        span = self.diff(policy_id, versions[0]["valid_from"], versions[-1]["valid_from"], audit=False, known_at=stamp)
+        history = audit_diff(self.connection, span, whole=True)
+        return HistoryAudit(policy_id, span, history, audit_documents(self.connection, policy_id, stamp))
+
+    def document_audits(self, policy_id: str) -> list[Audit]:
+        """Each loaded document after the first: the log rows it adds against the diff between the two documents."""
+        return audit_documents(self.connection, policy_id)
+
+    def mutations(self, policy_id: str) -> MutationReport:
+        """Plant defects in a copy of the policy's change data and count those the audit catches."""
+        documents = in_order([load_text(path, text, STORED) for _, path, text in self._stored_texts(policy_id)])
+        changesets = changesets_of(self.changes, policy_id)
+        if not documents or not changesets:
+            raise UnknownPolicy(policy_id) if not documents else NoChangeData(policy_id, str(self.changes / policy_id))
+        rule = self.connection.execute(
+            "SELECT effective_date_rule FROM policy WHERE policy_id = ?", (policy_id,)
+        ).fetchone()
+        with tempfile.TemporaryDirectory() as scratch:
+            return mutation_check(documents, changesets, rule[0], Path(scratch))
 
     def rules(self, policy_id: str, when: date | str, known_at: str | None = None) -> RuleSet:
         """The executable rules in force on ``when``: one RuleSet per version, cached until the next load."""
@@ -238,18 +308,18 @@ class KnowledgeBase:
             raise UnknownPolicy(policy_id)
         return [(row["valid_from"], row["valid_to"], row["label"]) for row in rows]
 
-    def _pending(self, policy_id: str, day: date, label: str, known_at: str | None) -> list[dict[str, Any]]:
-        key = (policy_id, day, label, known_at)
-        if key not in self._pending_windows:
-            self._pending_windows[key] = rule_dependent(self.connection, policy_id, day, label, known_at)
-        return self._pending_windows[key]
-
     def evaluate(self, request: Request, when: date | str | None = None, known_at: str | None = None) -> Decision:
         """Decide ``request`` under the rules in force on its date of service (or ``when``)."""
         day = to_date(when or request.date_of_service)
         rules = self.rules(request.policy, day, known_at)
-        pending = (
-            rule_dependent(self.connection, request.policy, day, rules.label, known_at) if rules.answer.covered else []
+        stamp = to_timestamp(known_at) if known_at else None
+        pending = describe(
+            self.connection,
+            request.policy,
+            day,
+            rule_dependent(self.connection, request.policy, day, known_at),
+            stamp,
+            self._differences,
         )
         decision = evaluate(rules, request, known_at or utc_now().isoformat(), pending)
         decision.evaluated_as_of = str(when) if when else None

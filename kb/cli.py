@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from functools import wraps
 from pathlib import Path
 from typing import Any
@@ -17,17 +17,23 @@ from typing import Any
 import click
 from rich.progress import Progress
 
-from kb.api import KnowledgeBase
-from kb.diff import Diff
+from kb.api import BUNDLED_CHANGES, KnowledgeBase
 from kb.errors import KBError
 from kb.export import EXPORTS
 from kb.facts import FACTS, Request, RequestError
 from kb.render import answer_text, decision_text
-from kb.reports import diff_csv, diff_html, diff_markdown, diff_text, plain
+from kb.reports import history_text, mutation_text, plain, render_diffs
 from kb.site import site_metadata
 from loaders.source import ReadOptions
 from revisions.log import DEFAULT_RULE, RULES
 
+CHANGES_OPTION = click.option(
+    "--changes",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=BUNDLED_CHANGES,
+    show_default="the bundled change data",
+    help="The change-data folder (one sub-folder of TOML files per policy).",
+)
 DB_OPTION = click.option(
     "--db", default="kb.sqlite", show_default=True, type=click.Path(dir_okay=False), help="The knowledge base file."
 )
@@ -74,19 +80,20 @@ def cli() -> None:
     show_default=True,
     help="When a revision takes effect: first day of its P&T month, or its own Date.",
 )
-@click.option(
-    "--max-bytes", default=ReadOptions.max_bytes, show_default=True, help="Refuse a file larger than this."
-)
+@click.option("--max-bytes", default=ReadOptions.max_bytes, show_default=True, help="Refuse a file larger than this.")
 @click.option(
     "--allow-control-characters",
     is_flag=True,
     help="Load a file holding control characters (NUL ...), each flagged as suspect, instead of refusing it.",
 )
+@CHANGES_OPTION
 @reports_errors
-def load(paths: tuple[Path, ...], db: str, rule: str, max_bytes: int, allow_control_characters: bool) -> None:
+def load(
+    paths: tuple[Path, ...], db: str, rule: str, max_bytes: int, allow_control_characters: bool, changes: Path
+) -> None:
     """Load policy documents (default: the bundled CP.PHAR.359) in one transaction."""
     options = ReadOptions(max_bytes, allow_control_characters)
-    with KnowledgeBase(db, rule=rule) as kb:
+    with KnowledgeBase(db, changes=changes, rule=rule) as kb:
         for report in kb.load(paths or None, options=options):
             state = "loaded" if report.changed else "unchanged (already loaded; nothing written)"
             click.echo(f"{report.policy_id}: {state} from {report.source}")
@@ -104,9 +111,16 @@ def load(paths: tuple[Path, ...], db: str, rule: str, max_bytes: int, allow_cont
                 click.echo(f"  unparsed, line {block.span}: {block.text[:100]!r}")
             for block in report.suspects:
                 click.echo(f"  suspect, line {block.span} ({block.kind}): {block.reason}: {block.text[:100]!r}")
-            for found in report.disagreements:
+            for audit in kb.document_audits(report.policy_id) if report.changed else []:
+                step, matched = audit.steps[0], sum(f.status == "matched" for f in audit.clauses)
                 click.echo(
-                    f"  document of {found.version} disagrees with the reconstruction: {found.kind} "
+                    f"  document of {step['to']} against {step['from']}: {len(audit.clauses)} clause(s), "
+                    f"{matched} matched; {len(audit.problems())} problem(s) (kb audit {report.policy_id})"
+                )
+            for found in report.disagreements:
+                says = "disagrees with" if found.status == "differs" else "tells what was unknown in"
+                click.echo(
+                    f"  document of {found.version} {says} the reconstruction: {found.kind} "
                     f"{found.key}: {_summary(found.reconstructed)} -> {_summary(found.document)}"
                 )
 
@@ -197,6 +211,7 @@ DIFF_COLOURS = {
 @click.option("--all-changes", is_flag=True, help="Show formatting-only changes too.")
 @click.option("--no-audit", is_flag=True, help="Skip the revision-log audit.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write to a file.")
+@click.option("--known-at", help="Compare as the knowledge base knew it at this ISO timestamp.")
 @DB_OPTION
 @reports_errors
 def diff(
@@ -206,6 +221,7 @@ def diff(
     all_changes: bool,
     no_audit: bool,
     output: Path | None,
+    known_at: str | None,
     db: str,
 ) -> None:
     """What changed between the versions in force on FROM and TO (dates or version labels).
@@ -219,31 +235,17 @@ def diff(
     policy, before, after = (None, *arguments) if every_policy else arguments
     with KnowledgeBase(db) as kb:
         diffs = (
-            kb.diff_all(before, after, not no_audit)
+            kb.diff_all(before, after, not no_audit, known_at)
             if policy is None
-            else [kb.diff(policy, before, after, not no_audit)]
+            else [kb.diff(policy, before, after, not no_audit, known_at)]
         )
-        rendered = _render_diffs(diffs, fmt, all_changes, output, single=policy is not None)
-    _write(rendered, output)
-
-
-def _render_diffs(diffs: Iterable[Diff], fmt: str, everything: bool, output: Path | None, single: bool) -> str:
-    """The diffs in one format; a stream of diffs (``--all``) is rendered one policy at a time."""
-    if fmt == "text":
         colour = output is None and sys.stdout.isatty()
 
         def style(role: str, text: str) -> str:
             return click.style(text, **DIFF_COLOURS[role]) if colour and role in DIFF_COLOURS else plain(role, text)
 
-        return "\n\n".join(diff_text(d, everything, style) for d in diffs)
-    if fmt == "markdown":
-        return "\n".join(diff_markdown(d, everything) for d in diffs)
-    if fmt == "json":
-        data = [d.to_json(everything) for d in diffs]
-        return json.dumps(data[0] if single else data, indent=2, ensure_ascii=False, default=str)
-    if fmt == "csv":
-        return diff_csv(diffs, everything)
-    return diff_html(list(diffs), everything)
+        rendered = render_diffs(diffs, fmt, all_changes, style, single=policy is not None)
+    _write(rendered, output)
 
 
 def _write(rendered: str | bytes, output: Path | None) -> None:
@@ -266,13 +268,52 @@ def _write(rendered: str | bytes, output: Path | None) -> None:
 @click.option("--as-of", "when", required=True, help="The date (YYYY-MM-DD) or version label.")
 @click.option("--format", "fmt", type=click.Choice(sorted(EXPORTS)), default="csv", show_default=True)
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write to a file.")
+@click.option("--known-at", help="Export as the knowledge base knew it at this ISO timestamp.")
 @DB_OPTION
 @reports_errors
-def export(policy: str, when: str, fmt: str, output: Path | None, db: str) -> None:
-    """Export the rules of POLICY in force on a date: tables (csv, json, xlsx) or the policy as it read."""
+def export(policy: str, when: str, fmt: str, output: Path | None, known_at: str | None, db: str) -> None:
+    """Export the rules of POLICY in force on a date: tables (csv, json, xlsx) or the policy as it
+    read; every format states the effective-date rule, the rule-dependent windows, the
+    knowledge time and when it was generated."""
     with KnowledgeBase(db) as kb:
-        answer = kb.as_of(policy, kb.resolve(policy, when))
+        answer = kb.as_of(policy, kb.resolve(policy, when), known_at)
     _write(EXPORTS[fmt](answer), output)
+
+
+@cli.command()
+@click.argument("policy")
+@click.option(
+    "--mutations", is_flag=True, help="Also plant defects in a copy of the change data and count those caught."
+)
+@click.option("--known-at", help="Audit the history as the knowledge base knew it at this ISO timestamp.")
+@CHANGES_OPTION
+@DB_OPTION
+@JSON_OPTION
+@reports_errors
+def audit(policy: str, mutations: bool, known_at: str | None, changes: Path, db: str, as_json: bool) -> None:
+    """Audit POLICY's history against its revision log: every clause matched to the change it
+    names (values compared), every change to a clause, every citation of the change data; and
+    each loaded document against the one before it."""
+    with KnowledgeBase(db, changes=changes) as kb:
+        result = kb.audit(policy, known_at)
+        report = kb.mutations(policy) if mutations else None
+    data = {
+        "policy": policy,
+        "history": result.history.to_json(),
+        "documents": [audit.to_json() for audit in result.documents],
+        "problems": result.problems(),
+        "mutations": None
+        if report is None
+        else {
+            "mutants": len(report.outcomes),
+            "caught": report.caught,
+            "share": report.share,
+            "by_status": dict(report.counts()),
+            "by_operator": {op: {"caught": c, "total": t} for op, (c, t) in report.by_operator().items()},
+            "missed": [o.mutant.name for o in report.outcomes if o.status == "missed"],
+        },
+    }
+    _emit(as_json, data, lambda: history_text(result) + (f"\n\n{mutation_text(report)}" if report else ""))
 
 
 def _read_requests(path: Path) -> Iterator[Request]:

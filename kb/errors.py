@@ -56,6 +56,13 @@ class UnknownPolicy(KBError):
         super().__init__(f"no policy {policy!r} in the knowledge base (see `kb policies`)")
 
 
+class NoChangeData(KBError):
+    def __init__(self, policy: str, folder: str) -> None:
+        self.policy = policy
+        self.folder = folder
+        super().__init__(f"policy {policy} has no change data (expected TOML files in {folder})")
+
+
 class UnknownVersion(KBError):
     def __init__(self, policy: str, label: str) -> None:
         self.policy = policy

@@ -29,11 +29,14 @@ class Logic(StrEnum):
 
 
 class Source(StrEnum):
-    """What a record rests on (see the history reference: `log`, `copy-11.23`)."""
+    """What a record rests on (see the history reference: `log`, `copy-11.23`); ``carried``: a
+    document's or copy's value carried across revisions whose log does not name it
+    (unlogged = unchanged)."""
 
     DOCUMENT = "document"
     LOG = "log"
     COPY = "copy-11.23"
+    CARRIED = "carried"
     UNKNOWN = "unknown"
 
 

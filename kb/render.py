@@ -6,20 +6,25 @@ from typing import Any
 
 from kb.asof import Answer
 from kb.evaluate import Decision
+from kb.sources import provenance_text
 
 
-def _source_note(row: dict[str, Any]) -> str:
-    if row["source"] == "document":
-        if not row["first_line"]:
-            return "[document]"
-        span = row["first_line"] if row["first_line"] == row["last_line"] else f"{row['first_line']}-{row['last_line']}"
-        return f"[document line {span}]"
-    where = f" {row['revision']}" if row.get("revision") else ""
-    confidence = f", {row['confidence']} confidence" if row.get("confidence") else ""
-    return f"[{row['source']}{where}{confidence}]"
+def _source_note(row: dict[str, Any], documents: dict[str, dict[str, Any]] | None = None) -> str:
+    return f"[{provenance_text(row, documents)}]"
 
 
-def criteria_lines(rows: list[dict[str, Any]], with_sources: bool = True) -> list[str]:
+def window_lines(answer: Answer) -> list[str]:
+    """The rule-dependent windows holding the date, each with what the other rule reads."""
+    out = []
+    for window in answer.rule_dependent:
+        out.append(f"  RULE-DEPENDENT: {window['note']}")
+        out += [f"    under {window['other_rule']}, differs: {line}" for line in window["differences"]]
+    return out
+
+
+def criteria_lines(
+    rows: list[dict[str, Any]], with_sources: bool = True, documents: dict[str, dict[str, Any]] | None = None
+) -> list[str]:
     """The criteria tree, indented by depth, with labels and logic words as written."""
     children: dict[str | None, list[dict[str, Any]]] = {}
     for row in rows:
@@ -33,7 +38,7 @@ def criteria_lines(rows: list[dict[str, Any]], with_sources: bool = True) -> lis
                 sections.append(row["section"])
                 lines.append(f"Section {row['section']}")
             text = row["text"] if row["text"] is not None else "[unknown]"
-            note = f"  {_source_note(row)}" if with_sources else ""
+            note = f"  {_source_note(row, documents)}" if with_sources else ""
             marker = row["footnote_marker"] or ""
             lines.append(f"{'  ' * (depth + 1)}{row['label']} {text}{marker}{note}")
             if row["footnote_text"]:
@@ -47,26 +52,28 @@ def criteria_lines(rows: list[dict[str, Any]], with_sources: bool = True) -> lis
 def answer_text(answer: Answer) -> str:
     """The whole answer as a reader would want it in a terminal."""
     head = f"{answer.policy_id} as of {answer.as_of}"
-    if answer.known_at:
-        head += f" (as known at {answer.known_at})"
+    knowledge = f"  effective-date rule {answer.rule}; knowledge: {answer.knowledge()}"
     if not answer.covered:
-        return f"{head}: NOT COVERED\n  {answer.reason}"
+        return "\n".join([f"{head}: NOT COVERED", f"  {answer.reason}", knowledge, *window_lines(answer)])
     version = answer.version or {}
+    docs = answer.documents
     out = [
         f"{head}: version {version['label']} in force {version['valid_from']} .. "
-        f"{version['valid_to'] or 'open'} ({version['basis']}; rule {answer.rule})"
+        f"{version['valid_to'] or 'open'} ({version['basis']}; rule {answer.rule})",
+        knowledge,
+        *window_lines(answer),
     ]
-    for note in answer.rule_dependent:
-        out.append(f"  RULE-DEPENDENT: {note['note']}")
-    out += ["", "Criteria", *criteria_lines(answer.criteria())]
+    out += ["", "Criteria", *criteria_lines(answer.criteria(), documents=docs)]
     out += ["", "Approval durations"]
     for row in answer.records.get("duration", []):
         text = row["text"] if row["text"] is not None else "[unknown]"
-        out.append(f"  {row['section']}.{row['indication']} {row['line_of_business']}: {text}  {_source_note(row)}")
+        out.append(
+            f"  {row['section']}.{row['indication']} {row['line_of_business']}: {text}  {_source_note(row, docs)}"
+        )
     out += ["", "Cross-references"]
     for row in answer.records.get("cross_reference", []):
         out.append(
-            f"  {row['item_id']} {row['line_of_business']} ({row['role']}): {row['policy_ref']}  {_source_note(row)}"
+            f"  {row['item_id']} {row['line_of_business']} ({row['role']}): {row['policy_ref']}  {_source_note(row, docs)}"
         )
     out += ["", "Codes"] + [
         f"  {r['system']} {r['code'] or '[code not in source]'}: {r['description']}"
@@ -76,9 +83,10 @@ def answer_text(answer: Answer) -> str:
         f"  {r['citation']} {r['url'] or ''} (accessed {r['accessed'] or 'n/a'})"
         for r in answer.records.get("reference", [])
     ]
+    out += [f"  [unknown] {u['reason']}" for u in answer.records.get("unknown", []) if u["kind"] == "reference"]
     indications = [r for r in answer.records.get("statement", []) if r["kind"] == "fda_indication"]
     out += ["", "FDA-approved indication(s)"] + [
-        f"  {r['text'] or '[unknown]'}  {_source_note(r)}" for r in indications
+        f"  {r['text'] or '[unknown]'}  {_source_note(r, docs)}" for r in indications
     ]
     unknown = answer.records.get("unknown", [])
     if unknown:

@@ -87,6 +87,25 @@ class ChangeClause(Known, table=True):
     category: str
 
 
+class ChangeOperation(Known, table=True):
+    """One operation of the change data the timeline was built with (kb/data/changes)."""
+
+    __tablename__ = "change_operation"
+    id: int | None = Field(default=None, primary_key=True)
+    policy_id: str = Field(index=True)
+    revision_date: str
+    ordinal: int
+    action: str
+    kind: str
+    record_key: str
+    clause: int
+    source: str
+    confidence: str
+    note: str | None = None
+    path: str
+    line: int
+
+
 class Version(Known, table=True):
     id: int | None = Field(default=None, primary_key=True)
     policy_id: str = Field(index=True)
@@ -204,7 +223,12 @@ RECORD_TABLES: dict[str, type[Temporal]] = {
     "dosing": Dosing,
     "unknown": Unknown,
 }
-KNOWN_TABLES: dict[str, type[Known]] = {"revision": Revision, "change_clause": ChangeClause, "version": Version}
+KNOWN_TABLES: dict[str, type[Known]] = {
+    "revision": Revision,
+    "change_clause": ChangeClause,
+    "change_operation": ChangeOperation,
+    "version": Version,
+}
 
 for _name, _table in RECORD_TABLES.items():
     _columns = _table.__table__.c  # type: ignore[attr-defined]

@@ -151,6 +151,24 @@ def timeline_rows(timeline: Timeline) -> dict[str, list[dict[str, Any]]]:
             }
             for clause in revision.clauses
         ]
+    rows["change_operation"] = [
+        {
+            "policy_id": policy,
+            "revision_date": changeset.revision.isoformat(),
+            "ordinal": ordinal,
+            "action": op.action,
+            "kind": op.kind,
+            "record_key": op.key,
+            "clause": op.clause,
+            "source": op.source,
+            "confidence": op.confidence,
+            "note": op.note,
+            "path": changeset.path,
+            "line": op.line,
+        }
+        for changeset in timeline.changesets
+        for ordinal, op in enumerate(changeset.operations, 1)
+    ]
     rows["version"] = [
         {
             "policy_id": policy,

@@ -22,7 +22,8 @@ CONFIDENCE = ("high", "medium", "medium-low", "low")
 UNKNOWN_VALUE = "unknown"
 _KINDS = {kind.KIND: kind for kind in RECORD_KINDS}
 _OP_KEYS = {"action", "kind", "key", "clause", "source", "confidence", "before", "after", "note"}
-_FILE_KEYS = {"policy", "revision", "version", "change"}
+_FILE_KEYS = {"policy", "revision", "version", "unlogged", "change", "copy"}
+_COPY_KEYS = {"source", "kind", "key", "words", "confidence", "note"}
 
 
 @dataclass(frozen=True)
@@ -40,18 +41,38 @@ class Operation:
 
 
 @dataclass(frozen=True)
+class Witness:
+    """What an older copy of the policy shows of the version a revision led to: the record
+    ``kind``/``key`` reads ``words`` (a passage of its text) in that copy."""
+
+    source: str
+    kind: str
+    key: str
+    words: str
+    confidence: str
+    note: str | None
+    line: int
+
+
+@dataclass(frozen=True)
 class ChangeSet:
-    """The operations of one revision (identified by its Date) of one policy."""
+    """The operations of one revision (identified by its Date) of one policy.
+
+    ``unlogged`` is the confidence that what no clause of the revision names was left
+    unchanged by it (the log may be incomplete); ``copies`` what older copies show of the
+    version it led to."""
 
     path: str
     policy: str
     revision: date
     version: str
     operations: tuple[Operation, ...]
+    unlogged: str = "medium"
+    copies: tuple[Witness, ...] = ()
 
 
-def _op_lines(text: str) -> list[int]:
-    return [n for n, line in enumerate(text.splitlines(), start=1) if line.strip() == "[[change]]"]
+def _op_lines(text: str, table: str = "change") -> list[int]:
+    return [n for n, line in enumerate(text.splitlines(), start=1) if line.strip() == f"[[{table}]]"]
 
 
 def parse_changeset(path: str, text: str) -> ChangeSet:
@@ -72,11 +93,38 @@ def parse_changeset(path: str, text: str) -> ChangeSet:
         raise ChangeDataError(
             path, _line_of(text, "revision"), "revision as a TOML date, e.g. 2025-07-15", str(revision)
         )
+    unlogged = data.get("unlogged", "medium")
+    if unlogged not in CONFIDENCE:
+        raise ChangeDataError(path, _line_of(text, "unlogged"), f"unlogged one of {CONFIDENCE}", str(unlogged))
     lines = _op_lines(text)
     operations = tuple(
         _operation(path, raw, lines[i] if i < len(lines) else None) for i, raw in enumerate(data.get("change", []))
     )
-    return ChangeSet(path, data["policy"], revision, data["version"], operations)
+    copy_lines = _op_lines(text, "copy")
+    copies = tuple(
+        _witness(path, raw, copy_lines[i] if i < len(copy_lines) else None)
+        for i, raw in enumerate(data.get("copy", []))
+    )
+    return ChangeSet(path, data["policy"], revision, data["version"], operations, unlogged, copies)
+
+
+def _witness(path: str, raw: dict[str, Any], line: int | None) -> Witness:
+    extra = set(raw) - _COPY_KEYS
+    if extra:
+        raise ChangeDataError(path, line, f"copy keys among {sorted(_COPY_KEYS)}", ", ".join(sorted(extra)))
+    if raw.get("kind") not in _KINDS or not all(isinstance(raw.get(k), str) for k in ("source", "key", "words")):
+        raise ChangeDataError(path, line, "a copy with 'source', a record 'kind', its 'key' and the 'words' it shows")
+    if raw.get("confidence", "medium") not in CONFIDENCE:
+        raise ChangeDataError(path, line, f"confidence one of {CONFIDENCE}", str(raw.get("confidence")))
+    return Witness(
+        raw["source"],
+        raw["kind"],
+        raw["key"],
+        raw["words"],
+        raw.get("confidence", "medium"),
+        raw.get("note"),
+        line or 0,
+    )
 
 
 def _line_of(text: str, key: str) -> int | None:

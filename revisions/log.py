@@ -65,11 +65,18 @@ class Revision:
         """Clause text by its number, as change data cites it."""
         return {clause.ordinal: clause.text for clause in self.clauses}
 
+    def effective_under(self, rule: str) -> date:
+        """When the revision took effect under the named rule (whatever rule the timeline used)."""
+        return RULES[rule](RevisionRow(self.ordinal, self.description, self.date, self.pt_month))
+
     def pending_window(self) -> tuple[date, date] | None:
-        """Days from the revision's Date to the day before it took effect (rule-dependent)."""
-        if self.effective_date <= self.date:
+        """The days on which the effective-date rules disagree whether the revision is in effect
+        (from the earliest to the day before the latest of its effective dates), whatever rule
+        the timeline used."""
+        dates = sorted({self.effective_under(rule) for rule in RULES})
+        if len(dates) < 2:
             return None
-        return self.date, self.effective_date - timedelta(days=1)
+        return dates[0], dates[-1] - timedelta(days=1)
 
 
 def split_clauses(description: str) -> list[str]:

@@ -52,3 +52,18 @@ def loaded_kb(tmp_path_factory: pytest.TempPathFactory) -> KnowledgeBase:
 def fresh_kb(tmp_path: Path) -> KnowledgeBase:
     with KnowledgeBase(tmp_path / "kb.sqlite") as kb:
         yield kb
+
+
+@pytest.fixture
+def run(loaded_kb: KnowledgeBase):
+    """Invoke the ``kb`` command on the loaded knowledge base; its output (it must succeed)."""
+    from click.testing import CliRunner
+
+    from kb.cli import cli
+
+    def invoke(*args: str) -> str:
+        result = CliRunner().invoke(cli, [*args, "--db", str(loaded_kb.path)])
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    return invoke

@@ -11,7 +11,6 @@ from pathlib import Path
 import jsonschema
 import pytest
 from click.testing import CliRunner
-from openpyxl import load_workbook
 
 from kb.cli import cli
 from kb.diff import diff_answers, normalise, value_changes
@@ -106,14 +105,14 @@ def test_audit_of_the_whole_history_matches_every_criteria_clause(loaded_kb):
     assert audit.logged_not_seen() == [] and audit.unlogged == []
     matched = {(f.revision_date, f.ordinal): f.changes for f in audit.clauses}
     assert matched[("2024-05-13", 1)][:1] == ["I.A.3"]
-    assert matched[("2025-07-15", 2)] == ["I.A.5.ph-negative -> I.A.5.b"]
+    assert matched[("2025-07-15", 2)] == ["I.A.5.b (replaced)"]  # named by the printed label
 
 
 def test_an_unlogged_change_is_reported(fresh_kb):
     fresh_kb.load([BUNDLED, FIXTURES / "CP.PHAR.359_11.24-unlogged-change.txt"])
     audit = fresh_kb.diff(POLICY, "V2024-11", "V2025-11").audit
-    assert [(u.revision_date, u.key) for u in audit.unlogged] == [("2025-07-15", "I.A.2")]
-    assert audit.unlogged[0].summary == "+ 'or in consultation with'; 'oncologist;' -> 'oncologist or hematologist;'"
+    assert [(u.revision_date, u.key) for u in audit.unlogged] == [("2025-07-15", "II.A.2")]
+    assert audit.unlogged[0].summary == "+ 'positively'"
 
 
 def test_unknown_version_label_is_an_error(loaded_kb):
@@ -121,21 +120,12 @@ def test_unknown_version_label_is_an_error(loaded_kb):
         loaded_kb.diff(POLICY, "V1999", "2025-12-01")
 
 
-@pytest.fixture
-def run(loaded_kb):
-    def invoke(*args: str):
-        result = CliRunner().invoke(cli, [*args, "--db", str(loaded_kb.path)])
-        assert result.exit_code == 0, result.output
-        return result.output
-
-    return invoke
-
-
 def test_json_output_follows_the_documented_schema(run):
     for dates in (("2024-08-01", "2025-12-01"), ("2019-01-01", "2025-12-01"), ("V2021", "V2023")):
         data = json.loads(run("diff", POLICY, *dates, "--format", "json"))
         jsonschema.validate(data, SCHEMA)
-        assert data["changes"]
+        assert bool(data["changes"]) is not dates[0].startswith("2019")  # a date not covered compares nothing
+        assert data["effective_date_rule"] == "pt-month-start" and data["knowledge"]["latest_load"]
 
 
 def test_csv_and_markdown_and_html(run):
@@ -162,19 +152,51 @@ def test_csv_files_open_in_a_spreadsheet_as_utf8(run, tmp_path):
     assert rows[0]["policy"] == POLICY and any("≥" in r["summary"] for r in rows)
 
 
-def test_exports(run, tmp_path):
-    rows = list(csv.DictReader(io.StringIO(run("export", POLICY, "--as-of", "2024-08-01"))))
-    option = next(r for r in rows if r["key"] == "I.A.5.ph-negative.age")
-    assert (option["where"], option["text"], option["source"]) == ("I.A.5.b.ii", "Age ≥ 15 years;", "log")
-    run("export", POLICY, "--as-of", "2024-08-01", "--format", "xlsx", "-o", str(tmp_path / "rules.xlsx"))
-    book = load_workbook(tmp_path / "rules.xlsx")
-    assert book.sheetnames[:3] == ["version", "criterion", "duration"]
-    texts = [row[0] for row in book["criterion"].iter_rows(values_only=True)]
-    assert texts[0] == "item_id" and len(texts) == sum(r["table"] == "criterion" for r in rows) + 1
-    markdown = run("export", POLICY, "--as-of", "2022-01-15", "--format", "markdown")
-    assert "# CP.PHAR.359 as it read on 2022-01-15" in markdown
-    assert "- B. [unknown] *[unknown 2022-08-02" in markdown
-    assert "Age ≥ 65 years or substantial comorbidities; *[copy-11.23 2024-05-13" in markdown
-    page = run("export", POLICY, "--as-of", "2025-12-01", "--format", "html")
-    assert "<h1>CP.PHAR.359 as it read on 2025-12-01</h1>" in page and "[unknown" not in page
-    assert json.loads(run("export", POLICY, "--as-of", "V2023", "--format", "json"))["version"]["label"] == "V2023"
+def test_unknown_stays_unknown(loaded_kb):
+    """V2021's other-diagnoses section and durations are unknown: they become known, nothing 'changed'."""
+    diff = loaded_kb.diff(POLICY, "V2021", "V2022")
+    section = _by_key(diff)["I.B"]
+    assert (section.kind, section.substantive) == ("became known", None)
+    assert section.summary == "[unknown] -> Other diagnoses/indications (must meet 1 or 2):"
+    assert not any("logic" in c.summary and "none" in c.summary for c in diff.changes)
+    duration = _by_key(diff)["I.A.Commercial"]
+    assert (duration.kind, duration.values) == ("became known", [])
+    assert {c.key for c in diff.changes if c.kind == "added"} == {"I.A.6"}  # the one thing that was added
+
+
+def test_a_date_not_covered_compares_nothing(loaded_kb, run):
+    diff = loaded_kb.diff(POLICY, "2021-08-01", "2025-12-01")
+    assert diff.changes == [] and diff.audit is None
+    assert diff.notices and "FROM 2021-08-01 is not covered" in diff.notices[0]
+    out = run("diff", POLICY, "2021-08-01", "2025-12-01")
+    assert "NOTICE: FROM 2021-08-01 is not covered" in out and "ADDED" not in out
+
+
+def test_from_after_to_is_swapped_with_a_notice(fresh_kb):
+    fresh_kb.load([BUNDLED, FIXTURES / "CP.PHAR.359_11.24-unlogged-change.txt"])
+    forward = fresh_kb.diff(POLICY, "2025-01-15", "2025-12-01")
+    backward = fresh_kb.diff(POLICY, "2025-12-01", "2025-01-15")
+    assert "swapped" in backward.notices[0] and backward.before.as_of.isoformat() == "2025-01-15"
+    assert [(u.revision_date, u.key) for u in backward.audit.unlogged] == [("2025-07-15", "II.A.2")]
+    assert [c.key for c in backward.changes] == [c.key for c in forward.changes]
+
+
+def test_diff_all_with_version_labels_skips_and_lists_policies_without_them(tmp_path):
+    from kb.api import KnowledgeBase
+    from tests.conftest import CORPUS
+
+    with KnowledgeBase(tmp_path / "kb.sqlite") as kb:
+        kb.load([BUNDLED, CORPUS / "centene" / "CP.PHAR.427_siponimod.txt"])
+    result = CliRunner().invoke(cli, ["diff", "--all", "V2021", "V2023", "--db", str(tmp_path / "kb.sqlite")])
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("CP.PHAR.359: V2021 (2021-11-01) -> V2023 (2023-11-01)")
+    assert (
+        "Skipped 1 policy without the versions named:\n  CP.PHAR.427: policy CP.PHAR.427 has no version 'V2021'"
+        in result.output
+    )
+    data = json.loads(
+        CliRunner()
+        .invoke(cli, ["diff", "--all", "V2021", "V2023", "--format", "json", "--db", str(tmp_path / "kb.sqlite")])
+        .output
+    )
+    assert [d["policy"] for d in data["diffs"]] == [POLICY] and data["skipped"][0]["policy"] == "CP.PHAR.427"

@@ -39,7 +39,7 @@ def test_2024_08_01_induction_and_age_15(loaded_kb):
     assert [d["text"] for d in answer.records["duration"] if d["record_key"] == "I.A.Commercial"] == [
         "6 months (up to 6 cycles total)"
     ]
-    assert answer.rule_dependent and answer.rule_dependent[0]["under_revision_date_rule"] == "V2024-11"
+    assert answer.rule_dependent and answer.rule_dependent[0]["readings"]["revision-date"] == "V2024-11"
 
 
 def test_2025_01_15_ph_negative_and_age_only(loaded_kb):
@@ -73,7 +73,7 @@ def test_not_covered_and_rule_dependent(loaded_kb):
     assert early.status == "not covered" and "2021-11-01" in early.reason
     pending = loaded_kb.as_of("CP.PHAR.359", "2025-09-01")
     assert pending.version["label"] == "V2024-11"
-    assert pending.rule_dependent[0]["under_revision_date_rule"] == "V2025-11"
+    assert pending.rule_dependent[0]["readings"]["revision-date"] == "V2025-11"
 
 
 def test_unknown_is_stored_not_filled(loaded_kb):
@@ -92,11 +92,30 @@ def test_every_reconstructed_record_cites_its_clause(loaded_kb):
             assert row["revision"] and row["clause"] and row["confidence"]
 
 
-def test_unchanged_item_is_one_interval(timeline):
-    rows = [i for i in intervals(timeline.versions) if i.record.KIND == "criterion" and i.record.key == "I.A.1"]
-    assert [(i.valid_from, i.valid_to) for i in rows] == [(date(2021, 11, 1), None)]
+def test_unchanged_item_keeps_its_value_and_says_what_carries_it(timeline):
+    """I.A.1 reads the same from V2021 on: no clause names it, copy-11.23 shows it in V2023."""
+    rows = sorted(
+        (i for i in intervals(timeline.versions) if i.record.KIND == "criterion" and i.record.key == "I.A.1"),
+        key=lambda i: i.valid_from,
+    )
+    assert {i.record.text for i in rows} == {"Diagnosis of B-cell ALL;"}
+    assert [(i.valid_from, i.record.provenance.source) for i in rows] == [
+        (date(2021, 11, 1), "carried"),
+        (date(2023, 11, 1), "copy-11.23"),
+        (date(2024, 5, 13), "carried"),
+        (date(2025, 11, 1), "document"),
+    ]
+    assert all(a.valid_to == b.valid_from for a, b in zip(rows, rows[1:])) and rows[-1].valid_to is None
+    carried = rows[0].record.provenance
+    assert carried.span.first == 33 and carried.document_sha256 == timeline.versions[-1].document_sha256
+    assert (
+        carried.clause == "unlogged = unchanged: no clause of 08.02.22, 08.06.23, 05.13.24, 07.11.24, 07.15.25 names it"
+    )
     cd22 = [i for i in intervals(timeline.versions) if i.record.key == "I.A.4" and i.record.KIND == "criterion"]
-    assert [(i.record.label, i.valid_from) for i in cd22] == [("3.", date(2021, 11, 1)), ("4.", date(2024, 5, 13))]
+    assert sorted((i.valid_from, i.record.label) for i in cd22)[::2] == [
+        (date(2021, 11, 1), "3."),  # numbered 3 before "Age ≥ 1 year" was inserted (and in copy-11.23)
+        (date(2024, 5, 13), "4."),
+    ]
 
 
 def test_clauses_split():
