@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import sys
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from functools import wraps
 from pathlib import Path
 from typing import Any
@@ -21,10 +22,12 @@ from kb.api import KnowledgeBase
 from kb.diff import Diff
 from kb.errors import KBError
 from kb.export import EXPORTS
-from kb.facts import FACTS, Request, RequestError
+from kb.facts import FACTS
 from kb.render import answer_text, decision_text
 from kb.reports import diff_csv, diff_html, diff_markdown, diff_text, plain
+from kb.request_files import read_batch, read_record, read_request, read_requests
 from kb.site import site_metadata
+from kb.staging import check_database, recover
 from revisions.log import DEFAULT_RULE, RULES
 
 DB_OPTION = click.option(
@@ -53,7 +56,32 @@ def _emit(as_json: bool, data: Any, text: Callable[[], str]) -> None:
     click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str) if as_json else text())
 
 
-@click.group()
+class KBGroup(click.Group):
+    """Every failure a user can meet ends as a message and exit 1, never a traceback: a file the
+    system cannot read or write is named; a SQLite error says so; anything else is reported as an
+    internal error (KB_DEBUG=1 shows its traceback)."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except KBError as error:
+            raise click.ClickException(str(error)) from error
+        except OSError as error:
+            raise click.ClickException(f"{error.filename or 'a file'}: {error.strerror or error}") from error
+        except sqlite3.Error as error:
+            raise click.ClickException(f"the knowledge base could not be read or written: {error}") from error
+        except Exception as error:
+            if os.environ.get("KB_DEBUG"):
+                raise
+            raise click.ClickException(
+                f"internal error ({type(error).__name__}: {error}); please report it with the command that caused it"
+                " (KB_DEBUG=1 shows the traceback)"
+            ) from error
+
+
+@click.group(cls=KBGroup)
 @click.version_option(package_name="policy-as-data")
 def cli() -> None:
     """policy-as-data: a versioned knowledge base of clinical drug policies.
@@ -73,10 +101,17 @@ def cli() -> None:
     show_default=True,
     help="When a revision takes effect: first day of its P&T month, or its own Date.",
 )
+@click.option(
+    "--wait",
+    default=300.0,
+    show_default=True,
+    type=click.FloatRange(min=0),
+    help="Seconds to wait for another load to finish publishing before giving up (saying who holds it).",
+)
 @reports_errors
-def load(paths: tuple[Path, ...], db: str, rule: str) -> None:
+def load(paths: tuple[Path, ...], db: str, rule: str, wait: float) -> None:
     """Load policy documents (default: the bundled CP.PHAR.359) in one transaction."""
-    with KnowledgeBase(db, rule=rule) as kb:
+    with KnowledgeBase(db, rule=rule, wait=wait) as kb:
         for report in kb.load(paths or None):
             state = "loaded" if report.changed else "unchanged (already loaded; nothing written)"
             click.echo(f"{report.policy_id}: {state} from {report.source}")
@@ -262,20 +297,6 @@ def export(policy: str, when: str, fmt: str, output: Path | None, db: str) -> No
     _write(EXPORTS[fmt](answer), output)
 
 
-def _read_requests(path: Path) -> Iterator[Request]:
-    """Requests from a JSON Lines file, each error naming the file and line."""
-    with path.open(encoding="utf-8") as lines:
-        for number, line in enumerate(lines, 1):
-            if not line.strip():
-                continue
-            where = f"{path}:{number}"
-            try:
-                data = json.loads(line)
-            except json.JSONDecodeError as error:
-                raise RequestError(where, f"not JSON ({error.msg}); expected one request object per line") from error
-            yield Request.from_json(data, where)
-
-
 @cli.command()
 @click.argument("request_file", required=False, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option(
@@ -313,7 +334,7 @@ def evaluate(
     """Decide a prior-authorization request (JSON) under the rules in force on its date of service."""
     with KnowledgeBase(db) as kb:
         if replay_file is not None:
-            record = json.loads(replay_file.read_text(encoding="utf-8"))
+            record = read_record(replay_file)
             again = kb.replay(record)
             same = again.decision == record["decision"] and again.rules_hash == record["rules_hash"]
             _emit(as_json, again.to_json(), lambda: decision_text(again))
@@ -324,41 +345,39 @@ def evaluate(
         if batch is None:
             if request_file is None:
                 raise click.UsageError("give REQUEST_FILE, --batch FILE or --replay FILE")
-            data = json.loads(request_file.read_text(encoding="utf-8"))
-            decision = kb.evaluate(Request.from_json(data, str(request_file)), when)
+            decision = kb.evaluate(read_request(request_file), when)
             _emit(as_json, decision.to_json(), lambda: decision_text(decision))
             return
         if output is None:
             raise click.UsageError("--batch needs -o FILE")
-        requests = list(_read_requests(batch))
-        counts: dict[str, int] = {}
-        with output.open("w", encoding="utf-8") as out, Progress(transient=True) as progress:
-            task = progress.add_task(f"evaluating {len(requests)} requests", total=len(requests))
-            if no_trace:
-                for request, verdict, rules in kb.decide_untraced(requests):
-                    counts[verdict] = counts.get(verdict, 0) + 1
-                    out.write(
-                        json.dumps(
-                            {
-                                "request_id": request.request_id,
-                                "decision": verdict,
-                                "version": rules.label,
-                                "rules_hash": rules.rules_hash,
-                            }
-                        )
-                        + "\n"
-                    )
-                    progress.advance(task)
+        _decide_batch(kb, batch, output, when, not no_trace)
+
+
+def _decide_batch(kb: KnowledgeBase, batch: Path, output: Path, when: str | None, traced: bool) -> None:
+    """Decide every good line of ``batch``, write one record per line (a decision or the line's
+    error) to ``output``, print the counts; exit 1 when a line was refused."""
+    items = list(read_batch(batch))
+    counts: dict[str, int] = {}
+    refused: list[str] = []
+    with output.open("w", encoding="utf-8") as out, Progress(transient=True) as progress:
+        task = progress.add_task(f"evaluating {len(items)} requests", total=len(items))
+        for record in kb.decide_batch(items, str(batch), when, traced):
+            if record["decision"] is None:
+                refused.append(record["error"])
             else:
-                for request in requests:
-                    decision = kb.evaluate(request, when)
-                    counts[decision.decision] = counts.get(decision.decision, 0) + 1
-                    out.write(json.dumps(decision.to_json(), ensure_ascii=False, default=str) + "\n")
-                    progress.advance(task)
-        click.echo(
-            f"{len(requests)} decisions written to {output}: "
-            + ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
-        )
+                counts[record["decision"]] = counts.get(record["decision"], 0) + 1
+            out.write(json.dumps(record, ensure_ascii=False, default=str) + "\n")
+            progress.advance(task)
+    click.echo(
+        f"{sum(counts.values())} decisions written to {output}: "
+        + ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
+        + f"; {len(refused)} line(s) refused, each with an error record"
+    )
+    for message in refused[:20]:
+        click.echo(message, err=True)
+    if refused:
+        more = f" ({len(refused) - 20} more in {output})" if len(refused) > 20 else ""
+        raise click.ClickException(f"{len(refused)} of {len(items)} requests refused{more}")
 
 
 METADATA = Path(__file__).resolve().parents[1] / "datasette_metadata.json"
@@ -375,6 +394,8 @@ METADATA = Path(__file__).resolve().parents[1] / "datasette_metadata.json"
 def serve(db: str, host: str, port: int, metadata: Path) -> None:
     """Publish the knowledge base with Datasette, read-only (builds it from the bundled policy if absent)."""
     path = Path(db)
+    recover(path)
+    check_database(path)
     if not path.exists():
         with KnowledgeBase(path) as kb:
             for report in kb.load():
@@ -412,7 +433,7 @@ def _type_name(kind: type | tuple[type, ...]) -> str:
 def impact(policy: str, before: str, after: str, requests_file: Path, db: str, as_json: bool) -> None:
     """The requests that the versions in force on FROM and TO would decide differently, and why."""
     with KnowledgeBase(db) as kb:
-        changed = kb.impact(policy, before, after, _read_requests(requests_file))
+        changed = kb.impact(policy, before, after, read_requests(requests_file))
 
     def text() -> str:
         lines = [f"{len(changed)} request(s) decided differently"]
