@@ -1,0 +1,1 @@
+"""Reliability: broken and hostile input, kills, and the figures `kb reliability` prints."""
