@@ -155,8 +155,12 @@ def _source_mark(row: dict[str, Any]) -> str:
     return f" *[{provenance_text(row)}]*"
 
 
+MARKDOWN = MarkdownIt("commonmark", {"html": False}).enable("table").disable(["link", "image", "autolink"])
+"""Policy text is third-party input: raw HTML is shown as text, and no text becomes a link or an image."""
+
+
 def export_html(answer: Answer) -> str:
-    body = MarkdownIt("commonmark").enable("table").render(export_markdown(answer))
+    body = MARKDOWN.render(export_markdown(answer))
     return TEMPLATES.get_template("page.html").render(title=f"{answer.policy_id} as of {answer.as_of}", body=body)
 
 
