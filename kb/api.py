@@ -166,7 +166,9 @@ class KnowledgeBase:
                 connection.execute("PRAGMA journal_mode=MEMORY")  # a private file: a crash discards it whole
                 connection.execute("PRAGMA synchronous=OFF")  # made durable once, before it is published
                 jobs = [
-                    PolicyJob(policy_id, tuple(group), _stored_texts(connection, policy_id), self.changes, self.rule, options)
+                    PolicyJob(
+                        policy_id, tuple(group), _stored_texts(connection, policy_id), self.changes, self.rule, options
+                    )
                     for policy_id, group in groups.items()
                 ]
                 with transaction(connection):
@@ -320,7 +322,12 @@ class KnowledgeBase:
                     record = {"request_id": item.request_id, "decision": verdict, "version": rules.label}
                     record["rules_hash"] = rules.rules_hash
             except KBError as error:
-                yield {"line": line, "request_id": item.request_id, "decision": None, "error": f"{source}:{line}: {error}"}
+                yield {
+                    "line": line,
+                    "request_id": item.request_id,
+                    "decision": None,
+                    "error": f"{source}:{line}: {error}",
+                }
                 continue
             yield record
 

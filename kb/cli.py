@@ -25,9 +25,9 @@ from kb.export import EXPORTS
 from kb.facts import FACTS
 from kb.render import answer_text, decision_text
 from kb.reports import diff_csv, diff_html, diff_markdown, diff_text, plain
-from kb.request_files import read_batch, read_record, read_request, read_requests
+from kb.request_files import naming, read_batch, read_object, read_record, read_request, read_requests
 from kb.site import site_metadata
-from kb.staging import check_database, recover
+from kb.staging import check_database
 from loaders.source import ReadOptions
 from revisions.log import DEFAULT_RULE, RULES
 
@@ -102,9 +102,7 @@ def cli() -> None:
     show_default=True,
     help="When a revision takes effect: first day of its P&T month, or its own Date.",
 )
-@click.option(
-    "--max-bytes", default=ReadOptions.max_bytes, show_default=True, help="Refuse a file larger than this."
-)
+@click.option("--max-bytes", default=ReadOptions.max_bytes, show_default=True, help="Refuse a file larger than this.")
 @click.option(
     "--allow-control-characters",
     is_flag=True,
@@ -350,7 +348,8 @@ def evaluate(
     with KnowledgeBase(db) as kb:
         if replay_file is not None:
             record = read_record(replay_file)
-            again = kb.replay(record)
+            with naming(str(replay_file)):
+                again = kb.replay(record)
             same = again.decision == record["decision"] and again.rules_hash == record["rules_hash"]
             _emit(as_json, again.to_json(), lambda: decision_text(again))
             if not same:
@@ -360,7 +359,8 @@ def evaluate(
         if batch is None:
             if request_file is None:
                 raise click.UsageError("give REQUEST_FILE, --batch FILE or --replay FILE")
-            decision = kb.evaluate(read_request(request_file), when)
+            with naming(str(request_file)):
+                decision = kb.evaluate(read_request(request_file), when)
             _emit(as_json, decision.to_json(), lambda: decision_text(decision))
             return
         if output is None:
@@ -401,7 +401,7 @@ METADATA = Path(__file__).resolve().parents[1] / "datasette_metadata.json"
 @cli.command()
 @DB_OPTION
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8001, show_default=True, type=int)
+@click.option("--port", default=8001, show_default=True, type=click.IntRange(1, 65535))
 @click.option(
     "--metadata", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=METADATA, show_default=True
 )
@@ -409,8 +409,8 @@ METADATA = Path(__file__).resolve().parents[1] / "datasette_metadata.json"
 def serve(db: str, host: str, port: int, metadata: Path) -> None:
     """Publish the knowledge base with Datasette, read-only (builds it from the bundled policy if absent)."""
     path = Path(db)
-    recover(path)
     check_database(path)
+    read_object(metadata, "Datasette metadata (a JSON object)")
     if not path.exists():
         with KnowledgeBase(path) as kb:
             for report in kb.load():
@@ -465,11 +465,19 @@ def impact(policy: str, before: str, after: str, requests_file: Path, db: str, a
 
 @cli.command()
 @click.option("--quick", is_flag=True, help="A small run for CI: 100 policies, fewer repeats (under a minute).")
-@click.option("--runs", default=2000, show_default=True, help="Timed runs per latency figure.")
-@click.option("--sizes", default="1000,10000", show_default=True, help="Synthetic knowledge-base sizes (policies).")
+@click.option(
+    "--runs", default=2000, show_default=True, type=click.IntRange(min=1), help="Timed runs per latency figure."
+)
+@click.option(
+    "--sizes",
+    default="1000,10000",
+    show_default=True,
+    callback=lambda _, __, value: _counts(value),
+    help="Synthetic knowledge-base sizes (policies), comma-separated.",
+)
 @click.option("--versions", default=7, show_default=True, help="Versions per synthetic policy.")
 @click.option("--keep", type=click.Path(file_okay=False, path_type=Path), help="Build the synthetic corpora here.")
-def bench(quick: bool, runs: int, sizes: str, versions: int, keep: Path | None) -> None:
+def bench(quick: bool, runs: int, sizes: list[int], versions: int, keep: Path | None) -> None:
     """Figures for the bundled policy and a synthetic payer-scale knowledge base, each beside a
     baseline measured in the same run (see README, Performance)."""
     import tempfile
@@ -477,10 +485,66 @@ def bench(quick: bool, runs: int, sizes: str, versions: int, keep: Path | None) 
     from kb.bench import bundled_figures, scale_figures, table
 
     runs = 200 if quick else runs
-    counts = [100] if quick else [int(size) for size in sizes.split(",")]
+    counts = [100] if quick else sizes
     figures = bundled_figures(runs)
     with tempfile.TemporaryDirectory() as scratch:
         for count in counts:
             folder = (keep or Path(scratch)) / f"synthetic-{count}x{versions}"
             figures += scale_figures(folder, count, versions, runs)
     click.echo(table(figures))
+
+
+def _counts(value: str) -> list[int]:
+    """``--sizes 1000,10000`` as numbers, or a usage error naming what is wrong."""
+    parts = [part.strip() for part in value.split(",")]
+    if not all(part.isdigit() and int(part) > 0 for part in parts):
+        raise click.BadParameter(f"{value!r}: expected positive whole numbers separated by commas, e.g. 1000,10000")
+    return [int(part) for part in parts]
+
+
+@cli.command()
+@click.option("--kills", default=20, show_default=True, type=click.IntRange(min=0), help="Loads to kill.")
+@click.option("--documents", default=100, show_default=True, type=click.IntRange(min=0), help="Mutated documents.")
+@click.option("--requests", default=100, show_default=True, type=click.IntRange(min=0), help="Mutated requests.")
+@click.option(
+    "--big-file-mb", default=50.0, show_default=True, type=click.FloatRange(min=0), help="One-line file size (0: skip)."
+)
+@click.option("--seed", default=16, show_default=True, help="Seed of the random mutations and kill moments.")
+def reliability(kills: int, documents: int, requests: int, big_file_mb: float, seed: int) -> None:
+    """Try broken and hostile input on every command, kill loads at random moments, load a large
+    one-line file, and print what became of each (see README, Reliability); exit 1 on any failure."""
+    import tempfile
+
+    from kb import reliability as checks
+
+    problems: list[str] = []
+    with tempfile.TemporaryDirectory() as scratch:
+        folder = Path(scratch)
+        rows = []
+        for name, run in (
+            ("catalogue", lambda f: checks.catalogue_row(cli, f)),
+            ("documents", lambda f: checks.document_row(f, documents, seed)),
+            ("requests", lambda f: checks.request_row(cli, f, requests, seed)),
+        ):
+            (folder / name).mkdir()
+            row, found = run(folder / name)
+            rows.append(row)
+            problems += found
+        lines = []
+        for name, run in (
+            ("html", lambda f: checks.html_line(f, METADATA)),
+            ("kills", lambda f: checks.kill_line(f, kills, seed)),
+        ):
+            (folder / name).mkdir()
+            line, found = run(folder / name)
+            lines.append(line)
+            problems += found
+        if big_file_mb:
+            (folder / "big").mkdir()
+            lines += checks.resource_lines(folder / "big", big_file_mb)
+    click.echo(checks.table(rows))
+    click.echo("\n".join(["", *lines]))
+    for problem in problems:
+        click.echo(f"PROBLEM: {problem}", err=True)
+    if problems:
+        raise click.ClickException(f"{len(problems)} problem(s) found")

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from kb.errors import KBError
 from kb.facts import Request, RequestError
 
 RECORD_KEYS = ("request", "decision", "rules_hash", "known_at")
@@ -52,7 +54,9 @@ def parse_request(data: dict[str, Any], where: str) -> Request:
     """A request from a JSON object; ``facts``, when given, must be an object of facts."""
     facts = data.get("facts", {})
     if not isinstance(facts, dict):
-        raise RequestError(where, f"'facts' must be a JSON object of facts (see `kb facts`); found a {_json_type(facts)}")
+        raise RequestError(
+            where, f"'facts' must be a JSON object of facts (see `kb facts`); found a JSON {_json_type(facts)}"
+        )
     return Request.from_json(data, where)
 
 
@@ -81,11 +85,24 @@ def read_record(path: Path) -> dict[str, Any]:
     record = read_object(path, "a decision record (a JSON object)")
     missing = [key for key in RECORD_KEYS if key not in record]
     if missing:
-        raise RequestError(str(path), f"expected a decision record with {', '.join(RECORD_KEYS)}; missing {', '.join(missing)}")
+        raise RequestError(
+            str(path), f"expected a decision record with {', '.join(RECORD_KEYS)}; missing {', '.join(missing)}"
+        )
     if not isinstance(record["request"], dict):
         raise RequestError(str(path), "expected 'request' to be a JSON object")
     parse_request(record["request"], f"{path}: request")
     return record
+
+
+@contextmanager
+def naming(where: str) -> Iterator[None]:
+    """Errors met while deciding a request read from ``where`` name it."""
+    try:
+        yield
+    except RequestError:
+        raise
+    except KBError as error:
+        raise RequestError(where, str(error)) from error
 
 
 def read_batch(path: Path) -> Iterator[tuple[int, Request | RequestError]]:

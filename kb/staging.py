@@ -70,8 +70,8 @@ class Stage:
 @contextmanager
 def staged(target: Path) -> Iterator[Stage]:
     """A staging copy of ``target`` (no file when there is none yet), removed unless published."""
+    check_database(target)
     remove_stale(target)
-    recover(target)
     staging = target.with_name(f".{target.name}{STAGING}{os.getpid()}")
     for leftover in (staging, *companions(staging)):
         leftover.unlink(missing_ok=True)
@@ -187,11 +187,15 @@ def holder(target: Path) -> str:
 
 
 def check_database(path: Path) -> None:
-    """Refuse a file that is not SQLite, or a SQLite file that is not a knowledge base."""
+    """Refuse a file that is not SQLite, or a SQLite file that is not a knowledge base (after
+    recovering what a writer killed in the middle of writing it in place left behind)."""
+    if not path.parent.is_dir():
+        raise NotAKnowledgeBase(str(path), "a knowledge base file in an existing folder", f"no folder {path.parent}")
     if not path.exists():
         return
     if path.is_dir():
         raise NotAKnowledgeBase(str(path), "a knowledge base file", "a directory")
+    recover(path)
     try:
         connection = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
         try:
@@ -204,4 +208,3 @@ def check_database(path: Path) -> None:
         raise NotAKnowledgeBase(
             str(path), "a knowledge base (made by `kb load`)", f"a SQLite database of other tables ({len(tables)})"
         )
-

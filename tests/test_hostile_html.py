@@ -79,4 +79,3 @@ def test_the_scan_finds_live_markup():
         '<iframe src="x" kbxss="1">',
     ):
         assert scan(html)[0], html
-

@@ -29,11 +29,19 @@ def _file(tmp_path: Path, content: bytes | str, name: str = "request.json") -> P
         ('{"policy": "CP.PHAR.359",\n "date_of_service": }', ":2", "not JSON (Expecting value at column 21)"),
         ("", "", "expected a request (a JSON object); found an empty file"),
         ("  \n\n", "", "found an empty file"),
-        (b'{"policy": "CP.PHAR.359",\n\n "request_id": "caf\xe9"}', ":3", "expected UTF-8 text; found bytes b'\\xe9\"}'"),
+        (
+            b'{"policy": "CP.PHAR.359",\n\n "request_id": "caf\xe9"}',
+            ":3",
+            "expected UTF-8 text; found bytes b'\\xe9\"}'",
+        ),
         ("[1, 2]", ":1", "expected a request (a JSON object); found a JSON array"),
         ('"CP.PHAR.359"', ":1", "found a JSON string"),
         ("null", ":1", "found a JSON null"),
-        ('{"policy": "CP.PHAR.359", "date_of_service": "2025-12-01", "facts": [1]}', "", "'facts' must be a JSON object"),
+        (
+            '{"policy": "CP.PHAR.359", "date_of_service": "2025-12-01", "facts": [1]}',
+            "",
+            "'facts' must be a JSON object",
+        ),
         ("[" * 100000, ":1", "JSON nested too deeply"),
     ],
 )
@@ -99,6 +107,7 @@ def test_a_batch_decides_the_good_lines_and_records_the_bad(loaded_kb, tmp_path,
 def test_impact_refuses_a_requests_file_at_its_bad_line(loaded_kb, tmp_path):
     source = _batch(tmp_path)
     result = CliRunner().invoke(
-        cli, ["impact", "CP.PHAR.359", "2024-08-01", "2025-12-01", "--requests", str(source), "--db", str(loaded_kb.path)]
+        cli,
+        ["impact", "CP.PHAR.359", "2024-08-01", "2025-12-01", "--requests", str(source), "--db", str(loaded_kb.path)],
     )
     assert result.exit_code == 1 and f"{source}:2: not JSON" in result.output

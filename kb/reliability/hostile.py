@@ -48,7 +48,10 @@ PAYLOADS = (
         f' "><a href="javascript:alert(\'{MARK}-attr\')" onclick="alert(\'{MARK}-click\')">x</a>'
         f" ![x](javascript:alert('{MARK}-image'))",
     ),
-    ("HSCT: hematopoietic stem cell transplant", f"HSCT: hematopoietic <style>/*{MARK}-style*/</style> stem cell transplant"),
+    (
+        "HSCT: hematopoietic stem cell transplant",
+        f"HSCT: hematopoietic <style>/*{MARK}-style*/</style> stem cell transplant",
+    ),
 )
 URL_ATTRIBUTES = {"href", "src", "action", "formaction", "xlink:href", "data", "srcdoc"}
 
