@@ -76,14 +76,15 @@ def staged(target: Path) -> Iterator[Stage]:
     for leftover in (staging, *companions(staging)):
         leftover.unlink(missing_ok=True)
     try:
-        yield Stage(target, staging, _copy(target, staging))
+        yield Stage(target, staging, copy_database(target, staging))
     finally:
         for leftover in (staging, *companions(staging)):
             leftover.unlink(missing_ok=True)
 
 
-def _copy(source: Path, destination: Path) -> Identity | None:
-    """Copy ``source`` in the kernel where it can; the identity of the file copied (None: no file)."""
+def copy_database(source: Path, destination: Path) -> Identity | None:
+    """Copy ``source`` (never written in place, so a plain file copy is consistent) in the kernel
+    where it can; the identity of the file copied (None: no file)."""
     try:
         reader = source.open("rb")
     except FileNotFoundError:
