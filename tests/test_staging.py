@@ -19,10 +19,11 @@ from kb import api as kb_api
 from kb import cli as cli_module
 from kb.api import KnowledgeBase
 from kb.cli import cli
-from kb.errors import KnowledgeBaseBusy, NotAKnowledgeBase
+from kb.errors import KnowledgeBaseBusy, NotAKnowledgeBase, SourceError
 from kb.reliability.kills import kill_loads, open_served, state
 from kb.staging import check_database, recover
 from kb.synthetic import generate
+from tests.conftest import BUNDLED
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -213,3 +214,16 @@ def test_a_directory_without_write_access_is_named(base, tmp_path):
     finally:
         folder.chmod(0o755)
     assert result.exit_code == 1 and "Permission denied" in result.output and "Traceback" not in result.output
+
+
+def test_a_bad_file_after_a_good_one_stores_nothing_of_the_command(base, corpus, tmp_path):
+    """The good policy is written into the staging copy before the bad one fails: the copy is discarded."""
+    paths, changes = corpus
+    cut = tmp_path / "cut.txt"
+    text = BUNDLED.read_text(encoding="utf-8")
+    cut.write_text(text[: len(text) // 2], encoding="utf-8")
+    before = _digest(base)
+    with pytest.raises(SourceError, match="missing the revision-log table"), KnowledgeBase(base, changes=changes) as kb:
+        kb.load([paths[0], cut], workers=1)
+    assert _digest(base) == before and _policies(base) == ["CP.PHAR.359"]
+    assert [p.name for p in base.parent.iterdir() if ".staging-" in p.name] == []
