@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,7 @@ from hypothesis import strategies as st
 from kb.api import KnowledgeBase
 from kb.cli import cli
 from kb.reliability.catalogue import REQUEST, try_batch, try_request
-from kb.reliability.mutations import MUTATIONS, try_document
+from kb.reliability.mutations import MUTATIONS, Verdict, try_document
 from tests.conftest import BUNDLED
 
 TEXT = BUNDLED.read_text(encoding="utf-8")
@@ -41,23 +42,25 @@ def test_mutated_documents(base, steps):
     assert verdict.outcome in ("refused", "loaded"), verdict.detail
 
 
+def _judged(base: Path, name: str, content: bytes, judge: Callable[..., Verdict]) -> Verdict:
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / name
+        path.write_bytes(content)
+        return judge(cli, base, path)
+
+
 @BOUNDED
 @given(name=mutation, a=choice, b=choice, text=st.text(max_size=40))
 def test_mutated_requests(base, name, a, b, text):
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "request.json"
-        source = json.dumps(REQUEST | {"request_id": text}, indent=2, ensure_ascii=False)
-        path.write_text(MUTATIONS[name](source, a, b), encoding="utf-8")
-        verdict = try_request(cli, base, path)
+    source = json.dumps(REQUEST | {"request_id": text}, indent=2, ensure_ascii=False)
+    verdict = _judged(base, "request.json", MUTATIONS[name](source, a, b).encode("utf-8"), try_request)
     assert verdict.outcome in ("refused", "decided"), verdict.detail
 
 
 @BOUNDED
 @given(name=mutation, a=choice, b=choice, extra=st.binary(max_size=30))
 def test_mutated_batches(base, name, a, b, extra):
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "requests.jsonl"
-        lines = "\n".join(json.dumps(REQUEST | {"request_id": f"r{i}"}) for i in range(4))
-        path.write_bytes(MUTATIONS[name](lines, a, b).encode("utf-8") + b"\n" + extra)
-        verdict = try_batch(cli, base, path)
+    lines = "\n".join(json.dumps(REQUEST | {"request_id": f"r{i}"}) for i in range(4))
+    content = MUTATIONS[name](lines, a, b).encode("utf-8") + b"\n" + extra
+    verdict = _judged(base, "requests.jsonl", content, try_batch)
     assert verdict.outcome in ("refused", "decided"), verdict.detail
