@@ -513,37 +513,10 @@ def _counts(value: str) -> list[int]:
 def reliability(kills: int, documents: int, requests: int, big_file_mb: float, seed: int) -> None:
     """Try broken and hostile input on every command, kill loads at random moments, load a large
     one-line file, and print what became of each (see README, Reliability); exit 1 on any failure."""
-    import tempfile
+    from kb.reliability import report
 
-    from kb import reliability as checks
-
-    problems: list[str] = []
-    with tempfile.TemporaryDirectory() as scratch:
-        folder = Path(scratch)
-        rows = []
-        for name, run in (
-            ("catalogue", lambda f: checks.catalogue_row(cli, f)),
-            ("documents", lambda f: checks.document_row(f, documents, seed)),
-            ("requests", lambda f: checks.request_row(cli, f, requests, seed)),
-        ):
-            (folder / name).mkdir()
-            row, found = run(folder / name)
-            rows.append(row)
-            problems += found
-        lines = []
-        for name, run in (
-            ("html", lambda f: checks.html_line(f, METADATA)),
-            ("kills", lambda f: checks.kill_line(f, kills, seed)),
-        ):
-            (folder / name).mkdir()
-            line, found = run(folder / name)
-            lines.append(line)
-            problems += found
-        if big_file_mb:
-            (folder / "big").mkdir()
-            lines += checks.resource_lines(folder / "big", big_file_mb)
-    click.echo(checks.table(rows))
-    click.echo("\n".join(["", *lines]))
+    text, problems = report(cli, METADATA, kills, documents, requests, big_file_mb, seed)
+    click.echo(text)
     for problem in problems:
         click.echo(f"PROBLEM: {problem}", err=True)
     if problems:

@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import json
 import random
+import tempfile
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import click
 
@@ -23,6 +26,8 @@ from kb.reliability.hostile import load_hostile, report_pages, scan, site_metada
 from kb.reliability.kills import kill_loads
 from kb.reliability.mutations import MUTATIONS, Verdict, mutate_request, try_document
 from kb.reliability.resources import measure
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -143,3 +148,28 @@ def table(rows: list[Row]) -> str:
         for r in rows
     ]
     return "\n".join(lines)
+
+
+def report(
+    command: click.Command, metadata: Path, kills: int, documents: int, requests: int, megabytes: float, seed: int
+) -> tuple[str, list[str]]:
+    """Run every check in a scratch folder: (the figures as text, the problems found)."""
+    problems: list[str] = []
+    with tempfile.TemporaryDirectory() as scratch:
+        folder = Path(scratch)
+
+        def run(name: str, check: Callable[[Path], tuple[T, list[str]]]) -> T:
+            (folder / name).mkdir()
+            figure, found = check(folder / name)
+            problems.extend(found)
+            return figure
+
+        rows = [
+            run("catalogue", lambda f: catalogue_row(command, f)),
+            run("documents", lambda f: document_row(f, documents, seed)),
+            run("requests", lambda f: request_row(command, f, requests, seed)),
+        ]
+        lines = [run("html", lambda f: html_line(f, metadata)), run("kills", lambda f: kill_line(f, kills, seed))]
+        if megabytes:
+            lines += run("big", lambda f: (resource_lines(f, megabytes), []))
+    return "\n".join([table(rows), "", *lines]), problems

@@ -129,14 +129,18 @@ def cases(scratch: Path) -> list[Case]:
     """Every broken input tried, built under ``scratch``."""
     for name in ("documents", "requests", "databases", "out"):
         (scratch / name).mkdir(parents=True, exist_ok=True)
-    docs, reqs, dbs = (
-        _documents(scratch / "documents"),
-        _requests(scratch / "requests"),
-        _databases(scratch / "databases"),
-    )
+    requests, databases = _requests(scratch / "requests"), _databases(scratch / "databases")
+    db = ("--db", str(databases["kb"]))
+    return [
+        *_load_cases(scratch, _documents(scratch / "documents"), db),
+        *_database_cases(databases, requests["good.json"]),
+        *_argument_cases(scratch, db),
+        *_request_cases(requests, scratch / "out", db),
+    ]
+
+
+def _load_cases(scratch: Path, docs: dict[str, Path], db: tuple[str, str]) -> list[Case]:
     out = scratch / "out"
-    kb = str(dbs["kb"])
-    db = ("--db", kb)
     found = [Case("load", f"document: {name}", (str(path), *db), (str(path),)) for name, path in docs.items()]
     found += [
         Case("load", "a missing file", (str(scratch / "nope.txt"), *db), ("nope.txt", "expected an existing")),
@@ -155,6 +159,12 @@ def cases(scratch: Path) -> list[Case]:
             ("no-such-folder",),
         ),
     ]
+    return found
+
+
+def _database_cases(dbs: dict[str, Path], good_request: Path) -> list[Case]:
+    """Each command given a --db that is not a knowledge base."""
+    found: list[Case] = []
     for name in ("notes", "other", "folder"):
         target = str(dbs[name])
         expected, code = ((target, "is a directory"), 2) if name == "folder" else ((target, "expected a"), 1)
@@ -166,10 +176,15 @@ def cases(scratch: Path) -> list[Case]:
             Case("asof", f"--db {name}", (POLICY, "2024-08-01", "--db", target), expected, code),
             Case("diff", f"--db {name}", (POLICY, "2024-08-01", "2025-12-01", "--db", target), expected, code),
             Case("export", f"--db {name}", (POLICY, "--as-of", "2024-08-01", "--db", target), expected, code),
-            Case("evaluate", f"--db {name}", (str(reqs["good.json"]), "--db", target), expected, code),
+            Case("evaluate", f"--db {name}", (str(good_request), "--db", target), expected, code),
             Case("serve", f"--db {name}", ("--db", target), expected, code),
         ]
-    found += [
+    return found
+
+
+def _argument_cases(scratch: Path, db: tuple[str, str]) -> list[Case]:
+    out = scratch / "out"
+    return [
         Case("asof", "unknown policy", ("CP.NOPE.1", "2024-08-01", *db), ("no policy 'CP.NOPE.1'",)),
         Case("asof", "impossible date", (POLICY, "2024-02-30", *db), ("2024-02-30", "YYYY-MM-DD")),
         Case("asof", "a word for a date", (POLICY, "yesterday", *db), ("yesterday", "YYYY-MM-DD")),
@@ -196,9 +211,13 @@ def cases(scratch: Path) -> list[Case]:
         ),
         Case("export", "an unknown format", (POLICY, "--as-of", "2024-08-01", "--format", "pdf", *db), ("pdf",), 2),
         Case("evaluate", "no request", db, ("REQUEST_FILE",), 2),
-        Case("evaluate", "--batch without -o", ("--batch", str(reqs["batch.jsonl"]), *db), ("-o FILE",), 2),
         Case("evaluate", "a missing request file", (str(scratch / "nope.json"), *db), ("nope.json",), 2),
     ]
+
+
+def _request_cases(reqs: dict[str, Path], out: Path, db: tuple[str, str]) -> list[Case]:
+    kb = db[1]
+    found: list[Case] = []
     expected = {
         "malformed.json": (":2", "not JSON"),
         "empty.json": ("empty file",),
@@ -216,6 +235,7 @@ def cases(scratch: Path) -> list[Case]:
         for name, words in expected.items()
     ]
     found += [
+        Case("evaluate", "--batch without -o", ("--batch", str(reqs["batch.jsonl"]), *db), ("-o FILE",), 2),
         Case(
             "evaluate",
             "a batch with bad lines 2, 3 and 4",

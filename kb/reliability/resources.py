@@ -20,7 +20,15 @@ from pathlib import Path
 from kb.api import KnowledgeBase
 from kb.errors import KBError
 from loaders.source import ReadOptions
-before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+def peak():
+    # this process's own high-water mark (ru_maxrss would carry the parent's across fork and exec)
+    for line in open("/proc/self/status"):
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+before = peak()
 start = time.perf_counter()
 try:
     options = ReadOptions(int(sys.argv[3])) if sys.argv[3] != "default" else ReadOptions()
@@ -28,7 +36,7 @@ try:
     outcome = "loaded"
 except KBError as error:
     outcome = "refused: " + str(error)
-after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+after = peak()
 print(json.dumps({"outcome": outcome, "seconds": time.perf_counter() - start, "peak": after / 1024, "before": before / 1024}))
 """
 
