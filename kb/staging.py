@@ -13,8 +13,10 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import secrets
 import shutil
 import sqlite3
+import stat
 import sys
 import time
 from collections.abc import Iterator
@@ -72,7 +74,7 @@ def staged(target: Path) -> Iterator[Stage]:
     """A staging copy of ``target`` (no file when there is none yet), removed unless published."""
     check_database(target)
     remove_stale(target)
-    staging = target.with_name(f".{target.name}{STAGING}{os.getpid()}")
+    staging = target.with_name(f".{target.name}{STAGING}{os.getpid()}-{secrets.token_hex(4)}")
     for leftover in (staging, *companions(staging)):
         leftover.unlink(missing_ok=True)
     try:
@@ -103,6 +105,7 @@ def copy_database(source: Path, destination: Path) -> Identity | None:
             writer.seek(0)
             writer.truncate()
             shutil.copyfileobj(reader, writer, 1 << 20)
+        os.chmod(destination, stat.S_IMODE(status.st_mode))
     return (status.st_dev, status.st_ino, status.st_size, status.st_mtime_ns)
 
 
