@@ -352,24 +352,31 @@ def scale_figures(folder: Path, policies: int, versions: int, runs: int) -> list
     return figures
 
 
-def _reload_figure(folder: Path, document: Path, label: str) -> Figure:
+def _reload_figure(folder: Path, document: Path, label: str, repeats: int = 3) -> Figure:
     """A load of one changed document into the whole knowledge base, which stages a copy of the
-    file (``kb.staging``), beside copying the file alone."""
+    file (``kb.staging``), beside copying the file alone; best of ``repeats`` each."""
     database, copy, changed = folder / "kb.sqlite", folder / "copy.sqlite", folder / "changed.txt"
     text = document.read_text(encoding="utf-8")
-    changed.write_text(text.replace("\nDescription\n\n", "\nDescription\n\nReviewed again. ", 1), encoding="utf-8")
-    start = time.perf_counter()
-    copy_database(database, copy)
-    copied = time.perf_counter() - start
-    copy.unlink()
+    loads, copies = [], []
     with KnowledgeBase(database, changes=folder / "changes") as kb:
-        start = time.perf_counter()
-        (report,) = kb.load([changed])
-        seconds = time.perf_counter() - start
-    if not report.rows_added:
-        raise RuntimeError("the changed document stored nothing new")
+        for repeat in range(repeats):
+            start = time.perf_counter()
+            copy_database(database, copy)
+            copies.append(time.perf_counter() - start)
+            copy.unlink()
+            reviewed = text.replace("\nDescription\n\n", f"\nDescription\n\nReviewed again ({repeat}). ", 1)
+            changed.write_text(reviewed, encoding="utf-8")
+            start = time.perf_counter()
+            (report,) = kb.load([changed])
+            loads.append(time.perf_counter() - start)
+            if not report.rows_added:
+                raise RuntimeError("the changed document stored nothing new")
     return Figure(
-        f"{label} load one changed document (staged copy)", seconds, "s", "copying the knowledge-base file", copied
+        f"{label} load one changed document (staged copy)",
+        min(loads),
+        "s",
+        "copying the knowledge-base file",
+        min(copies),
     )
 
 
