@@ -9,10 +9,11 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import replace
+from datetime import date
 from pathlib import Path
 from typing import TypeVar
 
-from kb.dates import parse_long_date, parse_policy_date, parse_policy_month
+from kb.dates import Month, parse_long_date, parse_policy_date, parse_policy_month
 from kb.errors import DateFormatError, NotCenteneTemplate
 from kb.model import (
     Code,
@@ -48,6 +49,7 @@ _ACCESSED = re.compile(r"Accessed\s*([A-Z][a-z]+\.? \d{1,2},\s*\d{4})", re.I)
 _TERM = re.compile(r"^([A-Za-z0-9/\-+ ]{1,40}?):\s+(.+)$")
 _APPENDIX = re.compile(r"^Appendix ([A-Z]):\s*(.*)$", re.I)
 _DEFINITION = re.compile(r"^\*?\s*([A-Za-z]+) \(([^)]+)\) is defined as", re.I)
+_LOG_DATE = re.compile(r"\b\d{2}\.\d{2}\.\d{2}\b")
 _TWO_DESCRIPTIONS = re.compile(r"\S.*[a-z0-9,] (?:Injection,|Unclassified|Prescription drug|Noc |Not otherwise)")
 _NAVIGATION = re.compile(
     r"^\[.+\]\(#\)|^See \[?Important[ _]Reminder|^<!--.*-->$|^(?:Coding[ _]Implications )?Revision Log$", re.I
@@ -336,6 +338,8 @@ def parse_references(ctx: ParseContext, section: Section) -> list[Record]:
             accessed_on = parse_long_date(accessed.group(1).replace(".", "")) if accessed else None
         except DateFormatError as error:
             raise ctx.error(paragraph[0].number, f"an accessed date as {error.expected}", error.found) from None
+        if url is None and re.search(r"https?:|www\.", text):
+            ctx.doubt(paragraph, "url", "a web address that was not read as the reference's URL")
         if url and url.group(1).rstrip(".>").endswith("-"):
             ctx.doubt(paragraph, "url", "a URL ending in a hyphen: it may be cut")
         records.append(
@@ -392,8 +396,20 @@ def parse_revision_log(ctx: ParseContext, section: Section) -> list[RevisionRow]
             pt_month = parse_policy_month(pt_text) if pt_text else None
         except DateFormatError as error:
             raise ctx.error(number, f"revision log dates as {error.expected}", error.found) from None
+        _check_log_row(ctx, row.lines, description, revised, pt_month)
         log.append(RevisionRow(n, plain(description), revised, pt_month, provenance=ctx.provenance(number)))
     return log
+
+
+def _check_log_row(ctx: ParseContext, lines: list[Line], description: str, revised: date, pt: Month | None) -> None:
+    """Doubt a row whose dates may belong to another: a date inside its text, or a P&T month
+    far from its Date (committees approve a revision within months of its writing)."""
+    if _LOG_DATE.search(description):
+        ctx.doubt(lines, "revision log", "a date inside the description: two rows may have run together")
+    if pt is not None and not -1 <= (pt.year - revised.year) * 12 + pt.month - revised.month <= 12:
+        ctx.doubt(
+            lines, "revision log", f"P&T month {pt} is far from the row's Date {revised}: dates may be misassigned"
+        )
 
 
 def parse_reminder(ctx: ParseContext, section: Section) -> list[Record]:

@@ -31,6 +31,10 @@ _HINT_NAMES_ITEMS = re.compile(
 _LABEL_AHEAD = re.compile(r"[.)] [A-Z]")
 _STRAY_LABEL = re.compile(r"(?:[,;:]|\bor|\band) (\d{1,2}|[a-z]|[ivx]{1,4})([.)]) (?=[A-Z])")
 """A label inside an item's text ("..., 4. Member is ..."): a list that skipped a number."""
+_NOTE_INSIDE = re.compile(r"[*†‡]\s?[A-Z][a-z]")
+_DURATION_INSIDE = re.compile(r"approval duration", re.I)
+LONG_ITEM = 600
+"""Characters; the longest item of the corpus has about 400."""
 _DURATION = re.compile(r"^\**approval duration\**\s*:?\**\s*(.*)$", re.IGNORECASE)
 
 
@@ -155,10 +159,7 @@ def parse_criteria(
         ctx.claim(item.lines)
     parents = {parent for _, parent, *_ in nodes}
     for _, _, _, text, _, lines, _ in nodes:
-        if _LABEL_AHEAD.search(text) and (stray := _STRAY_LABEL.search(text)):
-            ctx.doubt(
-                lines, "label", f"{stray.group(1)}{stray.group(2)} inside the text looks like a label out of sequence"
-            )
+        _check_item_text(ctx, text, lines)
     positions: dict[str | None, int] = {}
     records: list[Record] = []
     for item_id, parent, label, text, item_marker, lines, raw_text in nodes:
@@ -182,6 +183,20 @@ def parse_criteria(
             )
         )
     return records, rest
+
+
+def _check_item_text(ctx: ParseContext, text: str, lines: list[Line]) -> None:
+    """Doubt an item whose text holds what belongs elsewhere: a label, a note, a duration."""
+    if _LABEL_AHEAD.search(text) and (stray := _STRAY_LABEL.search(text)):
+        ctx.doubt(
+            lines, "label", f"{stray.group(1)}{stray.group(2)} inside the text looks like a label out of sequence"
+        )
+    if _NOTE_INSIDE.search(text):
+        ctx.doubt(lines, "footnote", "a footnote's text may have run into the item")
+    if _DURATION_INSIDE.search(text):
+        ctx.doubt(lines, "duration", "an approval duration may have run into the item")
+    if len(text) > LONG_ITEM:
+        ctx.doubt(lines, "label", f"an item of {len(text)} characters: sub-items or notes may have run into it")
 
 
 def _settled_logic(ctx: ParseContext, text: str, has_children: bool, lines: list[Line]) -> LogicReading:

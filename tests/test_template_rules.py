@@ -253,3 +253,28 @@ def test_kb_load_prints_and_stores_each_suspect_passage(tmp_path: Path):
         lines = kb.connection.execute("SELECT lines_of_business FROM policy").fetchone()[0]
     assert [tuple(row) for row in stored] == [("suspect", "no line of business stated: stored as unknown")]
     assert lines == "[]"
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "kind"),
+    [
+        # two log rows run together: the first row's dates end up inside the second's text
+        (
+            "references reviewed and updated.\t06.28.21\t11.21\n4Q 2022",
+            "references reviewed and updated. 06.28.21 11.21 4Q 2022",
+            "revision log",
+        ),
+        # a footnote's note printed on the item's line
+        (
+            "6. Besponsa is prescribed for no more than 6 cycles total;",
+            "6. Besponsa is prescribed for no more than 6 cycles total; *Prior authorization may be required.",
+            "footnote",
+        ),
+        # a reference whose address was not read
+        ("Available at: <https://besponsa.pfizerpro.com>.", "Available at: https:// besponsa.pfizerpro.com.", "url"),
+    ],
+)
+def test_passages_that_may_be_misread_are_suspect(old: str, new: str, kind: str):
+    text = BUNDLED.read_text(encoding="utf-8")
+    assert old in text
+    assert kind in {s.kind for s in load_text("changed.txt", text.replace(old, new)).suspects}
