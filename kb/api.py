@@ -14,6 +14,7 @@ import tempfile
 from bisect import bisect_right
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import nullcontext
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from functools import partial
@@ -25,11 +26,12 @@ from kb.audit import Audit, HistoryAudit, audit_diff, audit_documents
 from kb.compiled import compile_rules
 from kb.dates import to_date, to_timestamp, utc_now
 from kb.diff import Diff, Skipped, diff_answers
-from kb.errors import NoChangeData, UnknownPolicy, UnknownVersion
+from kb.errors import KBError, NoChangeData, UnknownPolicy, UnknownVersion
 from kb.evaluate import Decision, RuleSet, evaluate
 from kb.facts import Request
 from kb.model import PolicyDocument
 from kb.mutations import MutationReport, mutation_check
+from kb.staging import staged, writer_lock
 from kb.store import LoadReport, Plan, connect, store_policy, transaction
 from kb.windows import Cache, describe
 from loaders.centene import load_path, load_text, policy_id_of
@@ -96,8 +98,14 @@ def _parallel(function: Callable[[T], R], items: list[T], workers: int) -> Itera
         yield from pool.map(function, items, chunksize=max(1, len(items) // (workers * 16)))
 
 
+def _stored_texts(connection: sqlite3.Connection, policy_id: str) -> tuple[tuple[str, str, str], ...]:
+    rows = connection.execute("SELECT sha256, path, text FROM source_document WHERE policy_id = ?", (policy_id,))
+    return tuple((row["sha256"], row["path"], row["text"]) for row in rows)
+
+
 class KnowledgeBase:
-    """A knowledge base in one SQLite file (created on first load)."""
+    """A knowledge base in one SQLite file (created on first load); a load waits up to ``wait``
+    seconds for another one to publish."""
 
     def __init__(
         self,
@@ -105,6 +113,7 @@ class KnowledgeBase:
         changes: Path = BUNDLED_CHANGES,
         rule: str = DEFAULT_RULE,
         read_only: bool = False,
+        wait: float = 300.0,
     ) -> None:
         if rule not in RULES:
             raise ValueError(f"unknown effective-date rule {rule!r}; expected one of {', '.join(RULES)}")
@@ -112,10 +121,12 @@ class KnowledgeBase:
         self.changes = changes
         self.rule = rule
         self.read_only = read_only
+        self.wait = wait
         self._connection: sqlite3.Connection | None = None
         self._rules: dict[tuple[str, str, str | None], RuleSet] = {}
         self._windows: dict[tuple[str, str | None], list[tuple[str, str | None, str]]] = {}
         self._differences: Cache = {}
+        self._compiled: dict[str, dict[str, Any]] = {}
 
     @property
     def connection(self) -> sqlite3.Connection:
@@ -138,29 +149,49 @@ class KnowledgeBase:
         """Parse and store every file in one transaction: nothing is stored if any fails.
 
         Each policy's documents are parsed and its timeline built in ``workers`` processes
-        (default: one per CPU); the parent writes the plans as they arrive.
+        (default: one per CPU); the parent writes the plans as they arrive into a staging copy
+        of the knowledge base, published by rename (``kb.staging``): the file a reader has open
+        is never written. The writer lock is taken only to publish, unless another load
+        published first: then the load runs again on its result, holding the lock.
         """
         paths = [Path(path) for path in (paths or bundled_policy_paths())]
         workers = workers or os.cpu_count() or 1
         groups: dict[str, list[Path]] = {}
         for path, policy_id in zip(paths, _parallel(partial(policy_id_of, options=options), paths, workers)):
             groups.setdefault(policy_id, []).append(path)
-        jobs = [
-            PolicyJob(policy_id, tuple(group), self._stored_texts(policy_id), self.changes, self.rule, options)
-            for policy_id, group in groups.items()
-        ]
         stamp = (now or utc_now()).isoformat()
-        for cache in (self._rules, self._windows, self._differences):
+        self.close()
+        for cache in (self._rules, self._windows, self._differences, self._compiled):
             cache.clear()
-        with transaction(self.connection):
-            reports = [store_policy(self.connection, plan, stamp) for plan in _parallel(plan_policy, jobs, workers)]
-        return [replace(report, source=", ".join(map(str, groups[report.policy_id]))) for report in reports]
+        reports = self._load_staged(groups, stamp, workers, options, locked=False)
+        if reports is None:
+            with writer_lock(self.path, self.wait):
+                reports = self._load_staged(groups, stamp, workers, options, locked=True)
+        return [replace(report, source=", ".join(map(str, groups[report.policy_id]))) for report in reports or []]
 
-    def _stored_texts(self, policy_id: str) -> tuple[tuple[str, str, str], ...]:
-        rows = self.connection.execute(
-            "SELECT sha256, path, text FROM source_document WHERE policy_id = ?", (policy_id,)
-        ).fetchall()
-        return tuple((row["sha256"], row["path"], row["text"]) for row in rows)
+    def _load_staged(
+        self, groups: dict[str, list[Path]], stamp: str, workers: int, options: ReadOptions, locked: bool
+    ) -> list[LoadReport] | None:
+        """One attempt: store into a staging copy and publish it; None if another load published first."""
+        with staged(self.path) as stage:
+            connection = connect(stage.path)
+            try:
+                connection.execute("PRAGMA journal_mode=MEMORY")  # a private file: a crash discards it whole
+                connection.execute("PRAGMA synchronous=OFF")  # made durable once, before it is published
+                jobs = [
+                    PolicyJob(
+                        policy_id, tuple(group), _stored_texts(connection, policy_id), self.changes, self.rule, options
+                    )
+                    for policy_id, group in groups.items()
+                ]
+                with transaction(connection):
+                    reports = [store_policy(connection, plan, stamp) for plan in _parallel(plan_policy, jobs, workers)]
+            finally:
+                connection.close()
+            if not any(report.changed for report in reports):
+                return reports
+            with nullcontext() if locked else writer_lock(self.path, self.wait):
+                return reports if stage.publish() else None
 
     def policies(self) -> list[dict[str, Any]]:
         rows = self.connection.execute(
@@ -269,7 +300,9 @@ class KnowledgeBase:
 
     def mutations(self, policy_id: str) -> MutationReport:
         """Plant defects in a copy of the policy's change data and count those the audit catches."""
-        documents = in_order([load_text(path, text, STORED) for _, path, text in self._stored_texts(policy_id)])
+        documents = in_order(
+            [load_text(path, text, STORED) for _, path, text in _stored_texts(self.connection, policy_id)]
+        )
         changesets = changesets_of(self.changes, policy_id)
         if not documents or not changesets:
             raise UnknownPolicy(policy_id) if not documents else NoChangeData(policy_id, str(self.changes / policy_id))
@@ -330,15 +363,45 @@ class KnowledgeBase:
         request = Request.from_json(record["request"])
         return self.evaluate(request, record.get("evaluated_as_of"), record["known_at"])
 
+    def decide_compiled(self, request: Request) -> tuple[str, RuleSet]:
+        """The decision alone, through the compiled rules of the version in force on the date of service."""
+        rules = self.rules(request.policy, request.date_of_service)
+        functions = self._compiled.get(rules.rules_hash)
+        if functions is None:
+            functions = self._compiled[rules.rules_hash] = compile_rules(rules)
+        return functions[request.request_type](request.facts), rules
+
     def decide_untraced(self, requests: Iterable[Request]) -> Iterator[tuple[Request, str, RuleSet]]:
         """Decisions only, through each version's compiled rules: the batch path without traces."""
-        compiled: dict[str, dict[str, Any]] = {}
         for request in requests:
-            rules = self.rules(request.policy, request.date_of_service)
-            functions = compiled.get(rules.rules_hash)
-            if functions is None:
-                functions = compiled[rules.rules_hash] = compile_rules(rules)
-            yield request, functions[request.request_type](request.facts), rules
+            yield request, *self.decide_compiled(request)
+
+    def decide_batch(
+        self, items: Iterable[tuple[int, Request | KBError]], source: str, when: str | None = None, traced: bool = True
+    ) -> Iterator[dict[str, Any]]:
+        """One record per line of a batch (``source``): its decision, traced or through the compiled
+        rules, or an error record with the line's number and what was wrong with it; a bad line
+        never stops the others."""
+        for line, item in items:
+            if isinstance(item, KBError):
+                yield {"line": line, "decision": None, "error": str(item)}
+                continue
+            try:
+                if traced:
+                    record = self.evaluate(item, when).to_json()
+                else:
+                    verdict, rules = self.decide_compiled(item)
+                    record = {"request_id": item.request_id, "decision": verdict, "version": rules.label}
+                    record["rules_hash"] = rules.rules_hash
+            except KBError as error:
+                yield {
+                    "line": line,
+                    "request_id": item.request_id,
+                    "decision": None,
+                    "error": f"{source}:{line}: {error}",
+                }
+                continue
+            yield record
 
     def impact(
         self, policy_id: str, before: date | str, after: date | str, requests: Iterable[Request]

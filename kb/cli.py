@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from functools import wraps
 from pathlib import Path
 from typing import Any
@@ -20,16 +21,18 @@ from rich.progress import Progress
 from kb.api import BUNDLED_CHANGES, KnowledgeBase
 from kb.errors import KBError
 from kb.export import EXPORTS
-from kb.facts import FACTS, Request, RequestError
+from kb.facts import FACTS
 from kb.render import answer_text, decision_text
 from kb.reports import history_text, mutation_text, plain, render_diffs
+from kb.request_files import naming, read_batch, read_object, read_record, read_request, read_requests
 from kb.site import site_metadata
+from kb.staging import check_database
 from loaders.source import ReadOptions
 from revisions.log import DEFAULT_RULE, RULES
 
 CHANGES_OPTION = click.option(
     "--changes",
-    type=click.Path(file_okay=False, path_type=Path),
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
     default=BUNDLED_CHANGES,
     show_default="the bundled change data",
     help="The change-data folder (one sub-folder of TOML files per policy).",
@@ -60,7 +63,32 @@ def _emit(as_json: bool, data: Any, text: Callable[[], str]) -> None:
     click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str) if as_json else text())
 
 
-@click.group()
+class KBGroup(click.Group):
+    """Every failure a user can meet ends as a message and exit 1, never a traceback: a file the
+    system cannot read or write is named; a SQLite error says so; anything else is reported as an
+    internal error (KB_DEBUG=1 shows its traceback)."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except KBError as error:
+            raise click.ClickException(str(error)) from error
+        except OSError as error:
+            raise click.ClickException(f"{error.filename or 'a file'}: {error.strerror or error}") from error
+        except sqlite3.Error as error:
+            raise click.ClickException(f"the knowledge base could not be read or written: {error}") from error
+        except Exception as error:
+            if os.environ.get("KB_DEBUG"):
+                raise
+            raise click.ClickException(
+                f"internal error ({type(error).__name__}: {error}); please report it with the command that caused it"
+                " (KB_DEBUG=1 shows the traceback)"
+            ) from error
+
+
+@click.group(cls=KBGroup)
 @click.version_option(package_name="policy-as-data")
 def cli() -> None:
     """policy-as-data: a versioned knowledge base of clinical drug policies.
@@ -87,13 +115,26 @@ def cli() -> None:
     help="Load a file holding control characters (NUL ...), each flagged as suspect, instead of refusing it.",
 )
 @CHANGES_OPTION
+@click.option(
+    "--wait",
+    default=300.0,
+    show_default=True,
+    type=click.FloatRange(min=0),
+    help="Seconds to wait for another load to finish publishing before giving up (saying who holds it).",
+)
 @reports_errors
 def load(
-    paths: tuple[Path, ...], db: str, rule: str, max_bytes: int, allow_control_characters: bool, changes: Path
+    paths: tuple[Path, ...],
+    db: str,
+    rule: str,
+    max_bytes: int,
+    allow_control_characters: bool,
+    changes: Path,
+    wait: float,
 ) -> None:
     """Load policy documents (default: the bundled CP.PHAR.359) in one transaction."""
     options = ReadOptions(max_bytes, allow_control_characters)
-    with KnowledgeBase(db, changes=changes, rule=rule) as kb:
+    with KnowledgeBase(db, changes=changes, rule=rule, wait=wait) as kb:
         for report in kb.load(paths or None, options=options):
             state = "loaded" if report.changed else "unchanged (already loaded; nothing written)"
             click.echo(f"{report.policy_id}: {state} from {report.source}")
@@ -316,20 +357,6 @@ def audit(policy: str, mutations: bool, known_at: str | None, changes: Path, db:
     _emit(as_json, data, lambda: history_text(result) + (f"\n\n{mutation_text(report)}" if report else ""))
 
 
-def _read_requests(path: Path) -> Iterator[Request]:
-    """Requests from a JSON Lines file, each error naming the file and line."""
-    with path.open(encoding="utf-8") as lines:
-        for number, line in enumerate(lines, 1):
-            if not line.strip():
-                continue
-            where = f"{path}:{number}"
-            try:
-                data = json.loads(line)
-            except json.JSONDecodeError as error:
-                raise RequestError(where, f"not JSON ({error.msg}); expected one request object per line") from error
-            yield Request.from_json(data, where)
-
-
 @cli.command()
 @click.argument("request_file", required=False, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option(
@@ -367,8 +394,9 @@ def evaluate(
     """Decide a prior-authorization request (JSON) under the rules in force on its date of service."""
     with KnowledgeBase(db) as kb:
         if replay_file is not None:
-            record = json.loads(replay_file.read_text(encoding="utf-8"))
-            again = kb.replay(record)
+            record = read_record(replay_file)
+            with naming(str(replay_file)):
+                again = kb.replay(record)
             same = again.decision == record["decision"] and again.rules_hash == record["rules_hash"]
             _emit(as_json, again.to_json(), lambda: decision_text(again))
             if not same:
@@ -378,41 +406,40 @@ def evaluate(
         if batch is None:
             if request_file is None:
                 raise click.UsageError("give REQUEST_FILE, --batch FILE or --replay FILE")
-            data = json.loads(request_file.read_text(encoding="utf-8"))
-            decision = kb.evaluate(Request.from_json(data, str(request_file)), when)
+            with naming(str(request_file)):
+                decision = kb.evaluate(read_request(request_file), when)
             _emit(as_json, decision.to_json(), lambda: decision_text(decision))
             return
         if output is None:
             raise click.UsageError("--batch needs -o FILE")
-        requests = list(_read_requests(batch))
-        counts: dict[str, int] = {}
-        with output.open("w", encoding="utf-8") as out, Progress(transient=True) as progress:
-            task = progress.add_task(f"evaluating {len(requests)} requests", total=len(requests))
-            if no_trace:
-                for request, verdict, rules in kb.decide_untraced(requests):
-                    counts[verdict] = counts.get(verdict, 0) + 1
-                    out.write(
-                        json.dumps(
-                            {
-                                "request_id": request.request_id,
-                                "decision": verdict,
-                                "version": rules.label,
-                                "rules_hash": rules.rules_hash,
-                            }
-                        )
-                        + "\n"
-                    )
-                    progress.advance(task)
+        _decide_batch(kb, batch, output, when, not no_trace)
+
+
+def _decide_batch(kb: KnowledgeBase, batch: Path, output: Path, when: str | None, traced: bool) -> None:
+    """Decide every good line of ``batch``, write one record per line (a decision or the line's
+    error) to ``output``, print the counts; exit 1 when a line was refused."""
+    items = list(read_batch(batch))
+    counts: dict[str, int] = {}
+    refused: list[str] = []
+    with output.open("w", encoding="utf-8") as out, Progress(transient=True) as progress:
+        task = progress.add_task(f"evaluating {len(items)} requests", total=len(items))
+        for record in kb.decide_batch(items, str(batch), when, traced):
+            if record["decision"] is None:
+                refused.append(record["error"])
             else:
-                for request in requests:
-                    decision = kb.evaluate(request, when)
-                    counts[decision.decision] = counts.get(decision.decision, 0) + 1
-                    out.write(json.dumps(decision.to_json(), ensure_ascii=False, default=str) + "\n")
-                    progress.advance(task)
-        click.echo(
-            f"{len(requests)} decisions written to {output}: "
-            + ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
-        )
+                counts[record["decision"]] = counts.get(record["decision"], 0) + 1
+            out.write(json.dumps(record, ensure_ascii=False, default=str) + "\n")
+            progress.advance(task)
+    click.echo(
+        f"{sum(counts.values())} decisions written to {output}: "
+        + ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
+        + f"; {len(refused)} line(s) refused, each with an error record"
+    )
+    for message in refused[:20]:
+        click.echo(message, err=True)
+    if refused:
+        more = f" ({len(refused) - 20} more in {output})" if len(refused) > 20 else ""
+        raise click.ClickException(f"{len(refused)} of {len(items)} requests refused{more}")
 
 
 METADATA = Path(__file__).resolve().parents[1] / "datasette_metadata.json"
@@ -421,7 +448,7 @@ METADATA = Path(__file__).resolve().parents[1] / "datasette_metadata.json"
 @cli.command()
 @DB_OPTION
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8001, show_default=True, type=int)
+@click.option("--port", default=8001, show_default=True, type=click.IntRange(1, 65535))
 @click.option(
     "--metadata", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=METADATA, show_default=True
 )
@@ -429,6 +456,8 @@ METADATA = Path(__file__).resolve().parents[1] / "datasette_metadata.json"
 def serve(db: str, host: str, port: int, metadata: Path) -> None:
     """Publish the knowledge base with Datasette, read-only (builds it from the bundled policy if absent)."""
     path = Path(db)
+    check_database(path)
+    read_object(metadata, "Datasette metadata (a JSON object)")
     if not path.exists():
         with KnowledgeBase(path) as kb:
             for report in kb.load():
@@ -466,7 +495,7 @@ def _type_name(kind: type | tuple[type, ...]) -> str:
 def impact(policy: str, before: str, after: str, requests_file: Path, db: str, as_json: bool) -> None:
     """The requests that the versions in force on FROM and TO would decide differently, and why."""
     with KnowledgeBase(db) as kb:
-        changed = kb.impact(policy, before, after, _read_requests(requests_file))
+        changed = kb.impact(policy, before, after, read_requests(requests_file))
 
     def text() -> str:
         lines = [f"{len(changed)} request(s) decided differently"]
@@ -483,11 +512,19 @@ def impact(policy: str, before: str, after: str, requests_file: Path, db: str, a
 
 @cli.command()
 @click.option("--quick", is_flag=True, help="A small run for CI: 100 policies, fewer repeats (under a minute).")
-@click.option("--runs", default=2000, show_default=True, help="Timed runs per latency figure.")
-@click.option("--sizes", default="1000,10000", show_default=True, help="Synthetic knowledge-base sizes (policies).")
+@click.option(
+    "--runs", default=2000, show_default=True, type=click.IntRange(min=1), help="Timed runs per latency figure."
+)
+@click.option(
+    "--sizes",
+    default="1000,10000",
+    show_default=True,
+    callback=lambda _, __, value: _counts(value),
+    help="Synthetic knowledge-base sizes (policies), comma-separated.",
+)
 @click.option("--versions", default=7, show_default=True, help="Versions per synthetic policy.")
 @click.option("--keep", type=click.Path(file_okay=False, path_type=Path), help="Build the synthetic corpora here.")
-def bench(quick: bool, runs: int, sizes: str, versions: int, keep: Path | None) -> None:
+def bench(quick: bool, runs: int, sizes: list[int], versions: int, keep: Path | None) -> None:
     """Figures for the bundled policy and a synthetic payer-scale knowledge base, each beside a
     baseline measured in the same run (see README, Performance)."""
     import tempfile
@@ -495,10 +532,39 @@ def bench(quick: bool, runs: int, sizes: str, versions: int, keep: Path | None) 
     from kb.bench import bundled_figures, scale_figures, table
 
     runs = 200 if quick else runs
-    counts = [100] if quick else [int(size) for size in sizes.split(",")]
+    counts = [100] if quick else sizes
     figures = bundled_figures(runs)
     with tempfile.TemporaryDirectory() as scratch:
         for count in counts:
             folder = (keep or Path(scratch)) / f"synthetic-{count}x{versions}"
             figures += scale_figures(folder, count, versions, runs)
     click.echo(table(figures))
+
+
+def _counts(value: str) -> list[int]:
+    """``--sizes 1000,10000`` as numbers, or a usage error naming what is wrong."""
+    parts = [part.strip() for part in value.split(",")]
+    if not all(part.isdigit() and int(part) > 0 for part in parts):
+        raise click.BadParameter(f"{value!r}: expected positive whole numbers separated by commas, e.g. 1000,10000")
+    return [int(part) for part in parts]
+
+
+@cli.command()
+@click.option("--kills", default=20, show_default=True, type=click.IntRange(min=0), help="Loads to kill.")
+@click.option("--documents", default=100, show_default=True, type=click.IntRange(min=0), help="Mutated documents.")
+@click.option("--requests", default=100, show_default=True, type=click.IntRange(min=0), help="Mutated requests.")
+@click.option(
+    "--big-file-mb", default=50.0, show_default=True, type=click.FloatRange(min=0), help="One-line file size (0: skip)."
+)
+@click.option("--seed", default=16, show_default=True, help="Seed of the random mutations and kill moments.")
+def reliability(kills: int, documents: int, requests: int, big_file_mb: float, seed: int) -> None:
+    """Try broken and hostile input on every command, kill loads at random moments, load a large
+    one-line file, and print what became of each (see README, Reliability); exit 1 on any failure."""
+    from kb.reliability import report
+
+    text, problems = report(cli, METADATA, kills, documents, requests, big_file_mb, seed)
+    click.echo(text)
+    for problem in problems:
+        click.echo(f"PROBLEM: {problem}", err=True)
+    if problems:
+        raise click.ClickException(f"{len(problems)} problem(s) found")

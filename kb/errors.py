@@ -68,3 +68,26 @@ class UnknownVersion(KBError):
         self.policy = policy
         self.label = label
         super().__init__(f"policy {policy} has no version {label!r}")
+
+
+class NotAKnowledgeBase(KBError):
+    """A ``--db`` file that is not a knowledge base (not SQLite, damaged, or another application's)."""
+
+    def __init__(self, path: str, expected: str, found: str = "") -> None:
+        self.path = path
+        self.expected = expected
+        self.found = found
+        super().__init__(f"{path}: expected {expected}" + (f"; found {found}" if found else ""))
+
+
+class KnowledgeBaseBusy(KBError):
+    """Another load held the knowledge base's writer lock for longer than this one would wait."""
+
+    def __init__(self, path: str, holder: str, waited: float) -> None:
+        self.path = path
+        self.holder = holder
+        self.waited = waited
+        super().__init__(
+            f"{path} is being written by another load: {holder}; waited {waited:g} s. "
+            "Try again when it has finished, or wait longer with --wait SECONDS."
+        )

@@ -257,9 +257,12 @@ def _source_mark(row: dict[str, Any], documents: dict[str, dict[str, Any]]) -> s
     return f" *\\[{md(provenance_text(row, documents))}\\]*"
 
 
+MARKDOWN = MarkdownIt("commonmark", {"html": False}).enable("table").disable(["link", "image", "autolink"])
+"""Policy text is third-party input: raw HTML is shown as text, and no text becomes a link or an image."""
+
+
 def export_html(answer: Answer, generated_at: datetime | None = None) -> str:
-    renderer = MarkdownIt("commonmark", {"html": False}).enable("table")
-    body = renderer.render(export_markdown(answer, generated_at))
+    body = MARKDOWN.render(export_markdown(answer, generated_at))
     return TEMPLATES.get_template("page.html").render(title=f"{answer.policy_id} as of {answer.as_of}", body=body)
 
 

@@ -23,6 +23,7 @@ from kb import schema
 from kb.dates import Month
 from kb.model import CoverageBlock, Criterion, PolicyDocument
 from kb.predicates import criterion_columns
+from kb.staging import check_database
 from revisions.timeline import Disagreement, Interval, Timeline, intervals
 
 _BOOKKEEPING = {"id", "recorded_at", "superseded_at"}
@@ -65,6 +66,7 @@ def connect(path: Path | str, read_only: bool = False) -> sqlite3.Connection:
     """A connection with the schema in place (or, read-only, the file as it is, opened immutable);
     rows come back as ``sqlite3.Row``."""
     path = Path(path)
+    check_database(path)
     if read_only:
         connection = sqlite3.connect(f"{path.resolve().as_uri()}?immutable=1", uri=True, check_same_thread=False)
         connection.row_factory = sqlite3.Row
