@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 from bisect import bisect_right
@@ -24,7 +25,7 @@ from kb.dates import to_date, to_timestamp, utc_now
 from kb.diff import Diff, diff_answers
 from kb.errors import UnknownPolicy, UnknownVersion
 from kb.evaluate import Decision, RuleSet, evaluate
-from kb.facts import Request
+from kb.facts import Request, RequestError
 from kb.store import LoadReport, Plan, connect, store_policy, transaction
 from loaders.centene import load_path, load_text, policy_id_of
 from revisions.changes import load_changesets
@@ -233,15 +234,52 @@ class KnowledgeBase:
         return self._pending_windows[key]
 
     def evaluate(self, request: Request, when: date | str | None = None, known_at: str | None = None) -> Decision:
-        """Decide ``request`` under the rules in force on its date of service (or ``when``)."""
+        """Decide ``request`` under the rules in force on its date of service (or ``when``, stated
+        in the decision); on a rule-dependent date, also under the other effective-date rule."""
         day = to_date(when or request.date_of_service)
+        self.check_request(request)
         rules = self.rules(request.policy, day, known_at)
         pending = (
             rule_dependent(self.connection, request.policy, day, rules.label, known_at) if rules.answer.covered else []
         )
-        decision = evaluate(rules, request, known_at or utc_now().isoformat(), pending)
-        decision.evaluated_as_of = str(when) if when else None
+        stamp = known_at or utc_now().isoformat()
+        decision = evaluate(rules, request, stamp, pending)
+        if when:
+            decision.evaluated_as_of = day.isoformat()
+            decision.reasons.insert(
+                0, f"evaluated as of {day.isoformat()} (--as-of), not the date of service {request.date_of_service}"
+            )
+        for window in pending:
+            label = window.get("under_revision_date_rule")
+            if not label or label == rules.label:
+                continue
+            other = evaluate(self.rules(request.policy, self.resolve(request.policy, label), known_at), request, stamp)
+            decision.other_rule.append(
+                {
+                    "rule": "revision-date",
+                    "version": label,
+                    "decision": other.decision,
+                    "differs": other.decision != decision.decision,
+                }
+            )
         return decision
+
+    def check_request(self, request: Request) -> None:
+        """Refuse a line of business the policy does not name, naming the fact."""
+        line = request.fact("line_of_business")
+        if line is None:
+            return
+        row = self.connection.execute(
+            "SELECT lines_of_business FROM policy WHERE policy_id = ?", (request.policy,)
+        ).fetchone()
+        if row is None:
+            raise UnknownPolicy(request.policy)
+        named = json.loads(row["lines_of_business"] or "[]")
+        if named and line not in named:
+            raise RequestError(
+                request.request_id or "request",
+                f"fact 'line_of_business' = {line!r}: {request.policy} names {', '.join(named)}",
+            )
 
     def replay(self, record: dict[str, Any]) -> Decision:
         """Evaluate a stored decision record again, with the knowledge it was made with."""
@@ -256,7 +294,7 @@ class KnowledgeBase:
             functions = compiled.get(rules.rules_hash)
             if functions is None:
                 functions = compiled[rules.rules_hash] = compile_rules(rules)
-            yield request, functions[request.request_type](request.facts), rules
+            yield request, functions[request.request_type](request.values, request.date_of_service), rules
 
     def impact(
         self, policy_id: str, before: date | str, after: date | str, requests: Iterable[Request]

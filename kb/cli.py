@@ -21,7 +21,7 @@ from kb.api import KnowledgeBase
 from kb.diff import Diff
 from kb.errors import KBError
 from kb.export import EXPORTS
-from kb.facts import FACTS, Request, RequestError
+from kb.facts import Request, RequestError, fact_vocabulary
 from kb.render import answer_text, decision_text
 from kb.reports import diff_csv, diff_html, diff_markdown, diff_text, plain
 from kb.site import site_metadata
@@ -386,17 +386,26 @@ def serve(db: str, host: str, port: int, metadata: Path) -> None:
 
 
 @cli.command()
+@click.argument("name", required=False)
 @JSON_OPTION
-def facts(as_json: bool) -> None:
-    """The fact vocabulary of a request: each fact's JSON type and meaning."""
-    rows = {name: {"type": _type_name(kind), "meaning": meaning} for name, (kind, meaning) in FACTS.items()}
-    _emit(
-        as_json, rows, lambda: "\n".join(f"{name:<32} {row['type']:<8} {row['meaning']}" for name, row in rows.items())
-    )
+def facts(name: str | None, as_json: bool) -> None:
+    """The fact vocabulary of a request: each fact's type, meaning, and the values and code
+    systems it accepts (NAME: one fact, with every concept it knows)."""
+    rows = fact_vocabulary()
+    if name is not None:
+        if name not in rows:
+            raise click.ClickException(f"no fact {name!r}; see `kb facts`")
+        rows = {name: rows[name]}
+    _emit(as_json, rows, lambda: "\n".join(_fact_lines(fact, row, name is not None) for fact, row in rows.items()))
 
 
-def _type_name(kind: type | tuple[type, ...]) -> str:
-    return "number" if kind == (int, float) else {bool: "boolean", int: "integer", str: "string", list: "array"}[kind]
+def _fact_lines(name: str, row: dict[str, Any], every: bool) -> str:
+    line = f"{name:<40} {row['type']:<12} {row['accepts']}\n{'':<40} {row['meaning']}"
+    if row.get("values") and every:
+        line += "\n" + "\n".join(f"{'':<40}   {value['id']}: {value['label']}" for value in row["values"])
+    elif row.get("values"):
+        line += f" ({len(row['values'])} known; `kb facts {name}` lists them)"
+    return line
 
 
 @cli.command()
