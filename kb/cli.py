@@ -74,9 +74,7 @@ def cli() -> None:
     show_default=True,
     help="When a revision takes effect: first day of its P&T month, or its own Date.",
 )
-@click.option(
-    "--max-bytes", default=ReadOptions.max_bytes, show_default=True, help="Refuse a file larger than this."
-)
+@click.option("--max-bytes", default=ReadOptions.max_bytes, show_default=True, help="Refuse a file larger than this.")
 @click.option(
     "--allow-control-characters",
     is_flag=True,

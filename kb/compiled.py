@@ -82,8 +82,8 @@ class Generator:
             return f"_combine({node.logic!r}, ({children},), {node.count!r})"
         if p["op"] == "if":
             return self.conditional(context, self.predicate(p["cond"], "all"), self.body(node, p["then"], context))
-        if p["op"] == "all" and {"op": "children"} in p["args"]:
-            return f"_all(({', '.join(self.body(node, a, 'all') for a in p['args'])},))"
+        if p["op"] in ("all", "any") and {"op": "children"} in p["args"]:
+            return f"_{p['op']}(({', '.join(self.body(node, a, p['op']) for a in p['args'])},))"
         return self.predicate(p, context)
 
     def node(self, node: Node, context: str) -> str:

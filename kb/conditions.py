@@ -92,6 +92,9 @@ def condition_of(p: Predicate) -> Condition:
     get: Callable[[dict[str, Any]], tuple[Any, list[str]]] = (
         _derived(name) if name in DERIVED else (lambda values: (values.get(name), [name]))
     )
+    if name == "date_of_service":
+        bound = date.fromisoformat(p["value"])
+        return lambda values, day: (COMPARE[op](day, bound), [])
     if op == "known":
         return lambda values, day: (True, []) if values.get(name) is not None else (None, [name])
     if kind in ("concept", "concepts"):

@@ -113,8 +113,8 @@ class Evaluation:
         if p["op"] == "if":
             cond = self.predicate(p["cond"], "all", read, needs)
             return conditional(context, cond, self.body(node, p["then"], context, depth, read, needs))
-        if p["op"] == "all" and any(arg["op"] == "children" for arg in p["args"]):
-            return kleene_all([self.body(node, arg, "all", depth, read, needs) for arg in p["args"]])
+        if p["op"] in ("all", "any") and {"op": "children"} in p["args"]:
+            return combine(p["op"], [self.body(node, arg, p["op"], depth, read, needs) for arg in p["args"]])
         return self.predicate(p, context, read, needs)
 
 

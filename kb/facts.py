@@ -197,7 +197,9 @@ class Request:
             raise RequestError(where, f"request_type {request_type!r}: expected one of {', '.join(REQUEST_TYPES)}")
         if not isinstance(data.get("facts", {}), dict):
             raise RequestError(where, "facts: expected an object of fact names and values")
-        facts = dict(data.get("facts", {})) | {name: value for name, value in data.items() if name in FACTS}
+        facts = dict(data.get("facts", {})) | {
+            name: value for name, value in data.items() if name in FACTS and name not in known
+        }
         try:
             when = to_date(data["date_of_service"])
         except (ValueError, TypeError) as error:
@@ -241,8 +243,8 @@ def read_facts(facts: dict[str, Any], where: str) -> dict[str, Any]:
     """Every fact read by its vocabulary entry; a bad one raises ``RequestError`` naming it."""
     values: dict[str, Any] = {}
     for name, value in facts.items():
-        if name not in FACTS:
-            raise RequestError(where, f"unknown fact {name!r}; see `kb facts`")
+        if name not in FACTS or name == "date_of_service":
+            raise RequestError(where, f"unknown fact {name!r}; see `kb facts` (date_of_service is given at the top)")
         if value is None:
             continue
         try:

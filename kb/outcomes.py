@@ -62,7 +62,7 @@ def failing(node: Node, entries: dict[str, dict[str, Any]]) -> list[str]:
         if entry.get("body") != "not met":
             return reasons
     body = node.predicate["then"] if node.predicate["op"] == "if" else node.predicate
-    lists_children = body["op"] == "children" or (body["op"] == "all" and {"op": "children"} in body["args"])
+    lists_children = body["op"] == "children" or (body["op"] in ("all", "any") and {"op": "children"} in body["args"])
     if lists_children and node.logic == "all":
         below = [reason for child in node.children for reason in failing(child, entries)]
         if below:

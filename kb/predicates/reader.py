@@ -26,9 +26,8 @@ from kb.predicates.phrases import concepts, normalise
 from kb.predicates.rules import fact, read_atom
 
 OVERRIDES = Path(__file__).resolve().parents[1] / "data" / "predicates"
-LOGIC_HINT = re.compile(
-    r"\s*\((?:must meet[^)]*|[a-z]{1,4}(?:,? (?:or|and) [a-z]{1,4}|(?:, [a-z]{1,4})+,? (?:or|and) [a-z]{1,4}| [–-] [a-z]{1,4}))\)"
-)
+HINT = r"\((?:[a-z0-9]{1,4}(?:,? (?:or|and) [a-z0-9]{1,4}|(?:, [a-z0-9]{1,4})+,? (?:or|and) [a-z0-9]{1,4}| [–-] [a-z0-9]{1,4}))\)"
+LOGIC_HINT = re.compile(rf"\s*(?:\(must meet[^)]*\)|{HINT})")
 NEUTRAL = re.compile(
     r"^(?:(?:member|request) (?:meets|has|does not have)|diagnosis of|age is|prescribed for|disease meets|"
     r"(?:.+ (?:is|are) )?prescribed in|request is for|(?:new )?dose does not exceed|"
@@ -38,7 +37,8 @@ NEUTRAL = re.compile(
 )
 SUBITEMS = re.compile(
     r"\b(?:one|both|all|any|either|two|each) of the following\b|^(?:either|both)$|\b(?:and|,) (?:either|both)$"
-    r"|\(must meet (?:all|\d+ or \d+)\)$|\((?:[a-z]{1,4}(?:,? (?:or|and) [a-z]{1,4}|(?:, [a-z]{1,4})+,? (?:or|and) [a-z]{1,4}| [–-] [a-z]{1,4}))\)$"
+    r"|does not exceed the following$"
+    rf"|\(must meet (?:all|\d+ or \d+)\)$|{HINT}$"
 )
 
 
@@ -62,6 +62,10 @@ def frame(context: str | None) -> str | None:
     for name, pattern in rules:
         if re.search(pattern, c):
             return name
+    if re.search(r"\d+ (?:tablets?|mg) per (?:day|week)", c):
+        return "dose"
+    if re.search(r"in combination with (?:one|either) of the following", c):
+        return "combination"
     return "diagnosis" if read_phrase("diagnosis", c).concept else None
 
 
@@ -214,6 +218,8 @@ def criterion_columns(
 def footnote_predicate(policy_id: str, footnote: str) -> Predicate:
     """A footnote's condition; a footnote that states no condition on the member is a note."""
     predicate, rule = predicate_for(policy_id, footnote)
+    if predicate["op"] == "refer":
+        return {"op": "note"}
     if rule == "needs clinical review" and re.match(
         r"^(?:prior authorization may be required|.+ is the preferred)", normalise(footnote)
     ):

@@ -212,9 +212,9 @@ def combination(t: str, frame: str | None) -> Predicate | None:
         r"|^member continues to receive (.+)$",
         t,
     )
-    if not match:
+    if not match and frame != "combination":
         return None
-    text = match[1] or match[2]
+    text = (match[1] or match[2]) if match else t
     if " plus " in text:
         parts = [
             combination(f"prescribed in combination with {part}", frame)
