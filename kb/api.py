@@ -28,6 +28,7 @@ from kb.diff import Diff, diff_answers
 from kb.errors import UnknownPolicy, UnknownVersion
 from kb.evaluate import Decision, RuleSet, evaluate
 from kb.facts import Request, RequestError
+from kb.predicates.coverage import coverage
 from kb.store import LoadReport, Plan, connect, store_policy, transaction
 from loaders.centene import load_path, load_text, policy_id_of
 from loaders.source import DEFAULT_READ, ReadOptions
@@ -149,6 +150,11 @@ class KnowledgeBase:
             "SELECT sha256, path, text FROM source_document WHERE policy_id = ?", (policy_id,)
         ).fetchall()
         return tuple((row["sha256"], row["path"], row["text"]) for row in rows)
+
+    def predicate_coverage(self) -> list[dict[str, Any]]:
+        """Leaf criteria of each policy's newest version read into factual predicates, referrals or
+        clinical review, and the total (``kb.predicates.coverage``)."""
+        return coverage(self.connection)
 
     def policies(self) -> list[dict[str, Any]]:
         rows = self.connection.execute(

@@ -107,6 +107,18 @@ def load(paths: tuple[Path, ...], db: str, rule: str, max_bytes: int, allow_cont
                     f"  document of {found.version} disagrees with the reconstruction: {found.kind} "
                     f"{found.key}: {_summary(found.reconstructed)} -> {_summary(found.document)}"
                 )
+        click.echo(coverage_text(kb.predicate_coverage()))
+
+
+def coverage_text(rows: list[dict[str, Any]]) -> str:
+    """Predicate coverage of the newest versions, one line per policy and the total."""
+    lines = ["predicate coverage of leaf criteria (newest versions; factual % = factual / (leaves - referrals)):"]
+    lines += [
+        f"  {row['policy_id']:<14} {row['leaves']:>4} leaves: {row['factual']:>4} factual, {row['referral']:>3} referrals, "
+        f"{row['review']:>3} need clinical review; factual {row['factual_pct']}%"
+        for row in rows
+    ]
+    return "\n".join(lines)
 
 
 def _summary(content: dict[str, Any] | None) -> str:

@@ -87,12 +87,18 @@ class Generator:
         return self.predicate(p, context)
 
     def node(self, node: Node, context: str) -> str:
-        code = self.body(node, node.predicate, context)
-        footnote = node.footnote
+        footnote = node.footnote if node.footnote is not None and node.footnote["op"] != "note" else None
+        if footnote is not None and node.predicate["op"] == "if":
+            then = self.bound(node, node.predicate["then"], footnote, context)
+            return self.conditional(context, self.predicate(node.predicate["cond"], "all"), then)
+        return self.bound(node, node.predicate, footnote, context)
+
+    def bound(self, node: Node, p: Predicate, footnote: Predicate | None, context: str) -> str:
+        code = self.body(node, p, context)
         if footnote is not None and footnote["op"] == "unless":
-            code = f"_any(({code}, {self.predicate(footnote['cond'], 'all')}))"
-        elif footnote is not None and footnote["op"] != "note":
-            code = f"_all(({code}, {self.predicate(footnote, 'all')}))"
+            return f"_any(({code}, {self.predicate(footnote['cond'], 'all')}))"
+        if footnote is not None:
+            return f"_all(({code}, {self.predicate(footnote, 'all')}))"
         return code
 
 

@@ -91,19 +91,41 @@ class Evaluation:
             "text": node.row["text"],
         }
         self.trace.append(entry)
-        result = self.body(node, node.predicate, context, depth, read, needs)
-        entry["body"] = RESULT_WORDS[result]
-        footnote = node.footnote
-        if footnote is not None and footnote["op"] not in ("note", "unless"):
-            met = self.predicate(footnote, "all", read, needs)
-            entry["footnote"] = {"text": node.row["footnote_text"], "result": RESULT_WORDS[met]}
-            result = kleene_all([result, met])
-        elif footnote is not None and footnote["op"] == "unless":
-            result = kleene_any([result, self.predicate(footnote["cond"], "all", read, needs)])
+        footnote = node.footnote if node.footnote is not None and node.footnote["op"] != "note" else None
+        predicate = node.predicate
+        if footnote is not None and predicate["op"] == "if":
+            # a footnote binds what the item asks, not its condition
+            cond = self.predicate(predicate["cond"], "all", read, needs)
+            then = self.with_footnote(node, predicate["then"], footnote, context, depth, read, needs, entry)
+            result = conditional(context, cond, then)
+        else:
+            result = self.with_footnote(node, predicate, footnote, context, depth, read, needs, entry)
         entry.update(result=RESULT_WORDS[result], facts=read, needs=list(dict.fromkeys(needs)), source=node.source)
         if node.predicate["op"] == "if":
             entry["reading"] = "condition: (not X) or Y" if context == "all" else "option: X and Y"
         return result
+
+    def with_footnote(
+        self,
+        node: Node,
+        p: Predicate,
+        footnote: Predicate | None,
+        context: str,
+        depth: int,
+        read: dict[str, Any],
+        needs: list[str],
+        entry: dict[str, Any],
+    ) -> Truth:
+        """The item's own result, bound by its footnote: a further condition, or (unless) an exemption."""
+        result = self.body(node, p, context, depth, read, needs)
+        entry["body"] = RESULT_WORDS[result]
+        if footnote is None:
+            return result
+        if footnote["op"] == "unless":
+            return kleene_any([result, self.predicate(footnote["cond"], "all", read, needs)])
+        met = self.predicate(footnote, "all", read, needs)
+        entry["footnote"] = {"text": node.row["footnote_text"], "result": RESULT_WORDS[met]}
+        return kleene_all([result, met])
 
     def body(self, node: Node, p: Predicate, context: str, depth: int, read: dict[str, Any], needs: list[str]) -> Truth:
         """A node's own predicate, where ``{"op": "children"}`` stands for its sub-items."""

@@ -11,9 +11,11 @@ from datetime import date, timedelta
 from typing import Any
 
 from kb.asof import Answer
+from kb.concepts.match import match
 from kb.diff import provenance_text
 from kb.evaluate_dates import add_months
 from kb.facts import Request
+from kb.predicates.phrases import concepts
 from kb.ruleset import Decision, Node, RuleSet, Truth
 
 
@@ -123,7 +125,7 @@ def approval_duration(answer: Answer, criteria_set: dict[str, Any], request: Req
         for r in answer.records.get("duration", [])
         if (r["section"], r["indication"]) == (criteria_set["section"], criteria_set["indication"])
     ]
-    row = next((r for r in rows if r["line_of_business"] == line), None)
+    row = _for_condition([r for r in rows if r["line_of_business"] == line], request)
     if row is None:
         known = ", ".join(f"{r['line_of_business']}: {r['text']}" for r in rows)
         return {
@@ -161,6 +163,24 @@ def approval_duration(answer: Answer, criteria_set: dict[str, Any], request: Req
             end = max(end, renewal)
     result.update(end_date=end.isoformat(), note=note)
     return result
+
+
+def _for_condition(rows: list[dict[str, Any]], request: Request) -> dict[str, Any] | None:
+    """The duration row for the member's condition where lengths differ by condition
+    ("Hepatitis C-associated thrombocytopenia – 6 months, All other indications – 12 months")."""
+    if len(rows) <= 1:
+        return rows[0] if rows else None
+    diagnosis = request.fact("diagnosis")
+    other = None
+    for row in rows:
+        condition = (row.get("condition") or "").casefold()
+        if condition.startswith("all other") or not condition:
+            other = row
+            continue
+        named = concepts("diagnosis", condition)
+        if named and diagnosis is not None and match(diagnosis, tuple(named))[0] is True:
+            return row
+    return other
 
 
 def _end(row: dict[str, Any], start: date) -> tuple[date | None, str | None]:

@@ -133,10 +133,28 @@ def canonical(p: Predicate) -> Predicate:
         args: list[Predicate] = []
         for arg in (canonical(a) for a in p["args"]):
             args += arg["args"] if arg["op"] == op and "fact" not in arg else [arg]
-        return {"op": op, "args": sorted(args, key=_key)}
+        if op == "any":
+            args = _merge_lists(args)
+        return args[0] if len(args) == 1 else {"op": op, "args": sorted(args, key=_key)}
     if op == "at_least":
         return {"op": op, "count": p["count"], "args": sorted((canonical(a) for a in p["args"]), key=_key)}
     return {key: canonical(value) if key in ("arg", "cond", "then") else value for key, value in p.items()}
+
+
+def _merge_lists(args: list[Predicate]) -> list[Predicate]:
+    """Options of one list fact or one concept fact merge: any[has a, has b] is has [a, b]."""
+    merged: dict[tuple[str, str], Predicate] = {}
+    rest: list[Predicate] = []
+    for arg in args:
+        if "fact" in arg and arg["op"] in ("in", "has") and "count" not in arg:
+            key = (arg["fact"], arg["op"])
+            if key in merged:
+                merged[key] = merged[key] | {"value": sorted(set(merged[key]["value"]) | set(arg["value"]))}
+                continue
+            merged[key] = arg
+        else:
+            rest.append(arg)
+    return [*merged.values(), *rest]
 
 
 def _key(p: Predicate) -> str:

@@ -55,8 +55,7 @@ def frame(context: str | None) -> str | None:
         ("age", r"^age is one of the following"),
         ("dose", r"dose does not exceed"),
         ("use", r"one of the following uses"),
-        ("not-concurrent", r"not prescribed concurrently with (?:either|any|all) of the following"),
-        ("not", r"^(?:member|.+) does not have (?:either|any) of the following"),
+        ("concurrent", r"prescribed concurrently with (?:either|any|all|one) of the following"),
         ("failed", r"failure of (?:all|both|\d+) of the following"),
     ]
     for name, pattern in rules:
@@ -157,12 +156,7 @@ def _compound(t: str, context: str | None) -> tuple[Predicate, str] | None:
         parts = [read(part, context) for part in t.split(", and ")]
         if all(p["op"] != "review" for p, _ in parts):
             return {"op": "all", "args": [p for p, _ in parts]}, " + ".join(n for _, n in parts)
-    kind = frame(context)
-    if kind == "not":
-        inner, rule = read(t)
-        return ({"op": "not", "arg": inner}, f"not {rule}") if inner["op"] != "review" else None
-    found = read_atom(t, kind)
-    return found
+    return read_atom(t, frame(context))
 
 
 @cache

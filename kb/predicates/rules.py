@@ -201,8 +201,10 @@ def response(t: str, frame: str | None) -> Predicate | None:
 
 def concurrent(t: str, frame: str | None) -> Predicate | None:
     match = re.match(r"^(?:.+? (?:is|are) )?not prescribed concurrently with (.+)$", t)
-    text = match[1] if match else (t if frame == "not-concurrent" else None)
-    found = concepts("drug", text) if text else None
+    if match is None and frame == "concurrent":
+        found = concepts("drug", t)
+        return fact("concurrent_drugs", "has", found) if found else None
+    found = concepts("drug", match[1]) if match else None
     return {"op": "not", "arg": fact("concurrent_drugs", "has", found)} if found else None
 
 
