@@ -471,10 +471,11 @@ def bench(quick: bool, runs: int, sizes: str, versions: int, keep: Path | None) 
     import tempfile
 
     from kb.bench import bundled_figures, scale_figures, table
+    from kb.bench_corpus import corpus_figures
 
     runs = 200 if quick else runs
     counts = [100] if quick else [int(size) for size in sizes.split(",")]
-    figures = bundled_figures(runs)
+    figures = bundled_figures(runs) + corpus_figures(max(runs * 10, 2000))
     with tempfile.TemporaryDirectory() as scratch:
         for count in counts:
             folder = (keep or Path(scratch)) / f"synthetic-{count}x{versions}"

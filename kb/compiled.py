@@ -32,12 +32,42 @@ class Generator:
         self.table = table
         self.only = only
         self.conditions: list[Any] = []
+        self.names = 0
+
+    def name(self) -> str:
+        self.names += 1
+        return f"t{self.names}"
+
+    def kleene(self, op: str, parts: list[str]) -> str:
+        """Kleene all/any as one short-circuiting expression: the first False (all) or True (any) decides."""
+        if len(parts) == 1:
+            return parts[0]
+        decisive, otherwise = ("False", "True") if op == "all" else ("True", "False")
+        names = [self.name() for _ in parts]
+        code = f"(None if None in ({', '.join(names)},) else {otherwise})"
+        for part, name in zip(reversed(parts), reversed(names)):
+            code = f"({decisive} if ({name} := {part}) is {decisive} else {code})"
+        return code
 
     def fact(self, p: Predicate) -> str:
         name, op = p["fact"], p["op"]
         if self.only is not None and name != self.only:
             return "None"
         kind = "integer" if name in DERIVED else FACTS[name].type
+        if kind in ("concept", "concepts", "quantity") and op != "known":
+            test = condition(p)
+            cache: dict[Any, Any] = {}
+
+            def fill(x: Any, test: Any = test, cache: dict[Any, Any] = cache, name: str = name) -> Any:
+                cache[x] = truth = test({name: x}, None)[0]
+                return truth
+
+            self.conditions.append((cache, fill))
+            index = len(self.conditions) - 1
+            return (
+                f"(None if (x := v.get({name!r})) is None else "
+                f"(y if (y := {self.table}[{index}][0].get(x, 2)) != 2 else {self.table}[{index}][1](x)))"
+            )
         if kind not in INLINE or op == "known":
             self.conditions.append(condition(p))
             return f"{self.table}[{len(self.conditions) - 1}](v, d)[0]"
@@ -57,7 +87,7 @@ class Generator:
         if "fact" in p:
             return self.fact(p)
         if op in ("all", "any"):
-            return f"_{op}(({', '.join(self.predicate(a, op) for a in p['args'])},))"
+            return self.kleene(op, [self.predicate(a, op) for a in p["args"]])
         if op == "at_least":
             return f"_combine('at_least', ({', '.join(self.predicate(a, op) for a in p['args'])},), {p['count']})"
         if op == "not":
@@ -68,22 +98,21 @@ class Generator:
             return "False"
         return "None"
 
-    @staticmethod
-    def conditional(context: str, cond: str, then: str) -> str:
+    def conditional(self, context: str, cond: str, then: str) -> str:
         if context != "all":
-            return f"_all(({cond}, {then}))"
-        return f"_any((_not({cond}), {then}))"
+            return self.kleene("all", [cond, then])
+        return self.kleene("any", [f"_not({cond})", then])
 
     def body(self, node: Node, p: Predicate, context: str) -> str:
         if p["op"] == "children":
             children = ", ".join(self.node(child, node.logic) for child in node.children)
             if node.logic in ("all", "any"):
-                return f"_{node.logic}(({children},))"
+                return self.kleene(node.logic, [self.node(child, node.logic) for child in node.children])
             return f"_combine({node.logic!r}, ({children},), {node.count!r})"
         if p["op"] == "if":
             return self.conditional(context, self.predicate(p["cond"], "all"), self.body(node, p["then"], context))
         if p["op"] in ("all", "any") and {"op": "children"} in p["args"]:
-            return f"_{p['op']}(({', '.join(self.body(node, a, p['op']) for a in p['args'])},))"
+            return self.kleene(p["op"], [self.body(node, a, p["op"]) for a in p["args"]])
         return self.predicate(p, context)
 
     def node(self, node: Node, context: str) -> str:
@@ -96,9 +125,9 @@ class Generator:
     def bound(self, node: Node, p: Predicate, footnote: Predicate | None, context: str) -> str:
         code = self.body(node, p, context)
         if footnote is not None and footnote["op"] == "unless":
-            return f"_any(({code}, {self.predicate(footnote['cond'], 'all')}))"
+            return self.kleene("any", [code, self.predicate(footnote["cond"], "all")])
         if footnote is not None:
-            return f"_all(({code}, {self.predicate(footnote, 'all')}))"
+            return self.kleene("all", [code, self.predicate(footnote, "all")])
         return code
 
 
@@ -142,7 +171,8 @@ def compile_rules(rules: RuleSet) -> dict[str, Decide]:
             "    if None in r or not r:\n"
             "        return 'pend'\n"
             "    v = {'diagnosis': v.get('diagnosis')}\n"
-            f"    return 'refer' if all(x is False for x in ({on_diagnosis})) else 'deny'\n"
+            f"    dx = ({on_diagnosis})\n"
+            "    return 'refer' if all(x is False for x in dx) else 'deny'\n"
         )
         namespace: dict[str, Any] = {
             "_all": kleene_all,

@@ -79,11 +79,21 @@ def _compiled(key: str) -> Condition:
     return condition_of(json.loads(key))
 
 
+_BY_ID: dict[int, tuple[Predicate, Condition]] = {}
+
+
 def condition(p: Predicate) -> Condition:
-    """The test of one fact predicate (cached by its JSON text)."""
+    """The test of one fact predicate (cached by the predicate object, then by its JSON text)."""
+    found = _BY_ID.get(id(p))
+    if found is not None and found[0] is p:
+        return found[1]
     import json
 
-    return _compiled(json.dumps(p, sort_keys=True))
+    test = _compiled(json.dumps(p, sort_keys=True))
+    if len(_BY_ID) > 1 << 16:
+        _BY_ID.clear()
+    _BY_ID[id(p)] = (p, test)
+    return test
 
 
 def condition_of(p: Predicate) -> Condition:

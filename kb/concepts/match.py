@@ -11,7 +11,7 @@ diagnosis whose codes share nothing with the accepted ones.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache, lru_cache
 from typing import Any
 
@@ -31,6 +31,13 @@ class Value:
     text: str
     concept: str | None = None
     code: tuple[str, str] | None = None
+    key: int = field(init=False, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "key", hash((self.kind, self.text, self.concept, self.code)))
+
+    def __hash__(self) -> int:
+        return self.key
 
 
 def kind_of(name: str) -> Kind:

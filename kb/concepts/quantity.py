@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
 
 Truth = bool | None
@@ -84,6 +84,19 @@ class Quantity:
     value: float
     unit: str
     per: str
+    dimension: str = field(init=False, compare=False, repr=False)
+    base: float = field(init=False, compare=False, repr=False)
+
+    key: int = field(init=False, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        dimension, factor, _ = unit_of(self.unit)
+        object.__setattr__(self, "dimension", dimension)
+        object.__setattr__(self, "base", self.value * factor)
+        object.__setattr__(self, "key", hash((self.value, self.unit, self.per)))
+
+    def __hash__(self) -> int:
+        return self.key
 
     @classmethod
     def of(cls, data: dict[str, object]) -> Quantity:
@@ -108,20 +121,19 @@ class Quantity:
 
 def compare(op: str, given: Quantity, limit: Quantity) -> Truth:
     """``given op limit`` for doses of one dimension (None if they cannot be compared)."""
-    first, second = unit_of(given.unit), unit_of(limit.unit)
-    if first[0] != second[0]:
+    if given.dimension != limit.dimension:
         return None
-    amount = Fraction(given.value) * Fraction(first[1])
-    bound = Fraction(limit.value) * Fraction(second[1])
-    if given.per == limit.per or (given.per in SINGLE or limit.per in SINGLE):
-        if given.per != limit.per:
-            return None
-        return _holds(op, amount, bound)
-    if given.per.split()[1].rstrip("s") == limit.per.split()[1].rstrip("s"):
-        return _holds(op, amount / int(given.per.split()[0]), bound / int(limit.per.split()[0]))
+    if given.per == limit.per:
+        return _holds(op, given.base, limit.base)
+    if given.per in SINGLE or limit.per in SINGLE:
+        return None
+    (g_count, g_unit), (l_count, l_unit) = given.per.split(), limit.per.split()
+    if g_unit.rstrip("s") == l_unit.rstrip("s"):
+        return _holds(op, given.base / int(g_count), limit.base / int(l_count))
+    amount, bound = Fraction(given.base), Fraction(limit.base)
     outcomes = {_holds(op, amount / g, bound / l) for g in given.days() or () for l in limit.days() or ()}
     return outcomes.pop() if len(outcomes) == 1 else None
 
 
-def _holds(op: str, left: Fraction, right: Fraction) -> bool:
+def _holds(op: str, left: float | Fraction, right: float | Fraction) -> bool:
     return {"<=": left <= right, "<": left < right, ">=": left >= right, ">": left > right, "==": left == right}[op]
