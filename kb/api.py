@@ -105,6 +105,7 @@ class KnowledgeBase:
         self._rules: dict[tuple[str, str, str | None], RuleSet] = {}
         self._windows: dict[tuple[str, str | None], list[tuple[str, str | None, str]]] = {}
         self._pending_windows: dict[tuple[str, date, str, str | None], list[dict[str, Any]]] = {}
+        self._lines_of_business: dict[str, list[str]] = {}
 
     @property
     def connection(self) -> sqlite3.Connection:
@@ -139,7 +140,7 @@ class KnowledgeBase:
             for policy_id, group in groups.items()
         ]
         stamp = (now or utc_now()).isoformat()
-        for cache in (self._rules, self._windows, self._pending_windows):
+        for cache in (self._rules, self._windows, self._pending_windows, self._lines_of_business):
             cache.clear()
         with transaction(self.connection):
             reports = [store_policy(self.connection, plan, stamp) for plan in _parallel(plan_policy, jobs, workers)]
@@ -222,7 +223,7 @@ class KnowledgeBase:
         windows = self._windows.get((policy_id, known_at))
         if windows is None:
             windows = self._windows[(policy_id, known_at)] = self._version_windows(policy_id, known_at)
-        index = bisect_right([start for start, _, _ in windows], day) - 1
+        index = bisect_right(windows, day, key=lambda window: window[0]) - 1
         if index < 0 or (windows[index][1] is not None and day >= windows[index][1]):
             return RuleSet.of(self.as_of(policy_id, day, known_at))
         start, _, label = windows[index]
@@ -257,9 +258,7 @@ class KnowledgeBase:
         day = to_date(when or request.date_of_service)
         self.check_request(request)
         rules = self.rules(request.policy, day, known_at)
-        pending = (
-            rule_dependent(self.connection, request.policy, day, rules.label, known_at) if rules.answer.covered else []
-        )
+        pending = list(self._pending(request.policy, day, rules.label, known_at)) if rules.answer.covered else []
         stamp = known_at or utc_now().isoformat()
         decision = evaluate(rules, request, stamp, pending)
         if when:
@@ -287,12 +286,14 @@ class KnowledgeBase:
         line = request.fact("line_of_business")
         if line is None:
             return
-        row = self.connection.execute(
-            "SELECT lines_of_business FROM policy WHERE policy_id = ?", (request.policy,)
-        ).fetchone()
-        if row is None:
-            raise UnknownPolicy(request.policy)
-        named = json.loads(row["lines_of_business"] or "[]")
+        named = self._lines_of_business.get(request.policy)
+        if named is None:
+            row = self.connection.execute(
+                "SELECT lines_of_business FROM policy WHERE policy_id = ?", (request.policy,)
+            ).fetchone()
+            if row is None:
+                raise UnknownPolicy(request.policy)
+            named = self._lines_of_business[request.policy] = json.loads(row["lines_of_business"] or "[]")
         if named and line not in named:
             raise RequestError(
                 request.request_id or "request",
@@ -307,8 +308,12 @@ class KnowledgeBase:
     def decide_untraced(self, requests: Iterable[Request]) -> Iterator[tuple[Request, str, RuleSet]]:
         """Decisions only, through each version's compiled rules: the batch path without traces."""
         compiled: dict[str, dict[str, Any]] = {}
+        in_force: dict[tuple[str, date], RuleSet] = {}
         for request in requests:
-            rules = self.rules(request.policy, request.date_of_service)
+            key = (request.policy, request.date_of_service)
+            rules = in_force.get(key)
+            if rules is None:
+                rules = in_force[key] = self.rules(request.policy, request.date_of_service)
             functions = compiled.get(rules.rules_hash)
             if functions is None:
                 functions = compiled[rules.rules_hash] = compile_rules(rules)

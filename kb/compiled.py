@@ -151,6 +151,16 @@ def _function(source: str, name: str, namespace: dict[str, Any]) -> Callable[...
     return function
 
 
+def diagnosis_only(rules: RuleSet, section: str) -> Callable[[dict[str, Any], date], tuple[Any, ...]]:
+    """The section's deciding sets evaluated with nothing but the diagnosis known, as one function
+    of the request's values (False for a set: the request is for another diagnosis)."""
+    generator = Generator("_d", "diagnosis")
+    sets = "".join(f"{generator.node(node, 'all')}, " for node in rules.deciding(section))
+    source = f"def decide(v, d):\n    v = {{'diagnosis': v.get('diagnosis')}}\n    return ({sets})\n"
+    namespace = {"_not": kleene_not, "_combine": combine, "_d": generator.conditions}
+    return _function(source, f"<diagnosis of {rules.answer.policy_id} {rules.label} {section}>", namespace)
+
+
 def compile_rules(rules: RuleSet) -> dict[str, Decide]:
     """One decide(values, date_of_service) -> "approve" | "deny" | "pend" | "refer" per request type."""
     functions: dict[str, Decide] = {}

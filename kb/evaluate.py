@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from kb.compiled import diagnosis_only
 from kb.conditions import condition
 from kb.evaluate_dates import add_months
 from kb.facts import DERIVED, Request
@@ -49,23 +50,25 @@ __all__ = [
 class Evaluation:
     """One walk of a rule set over one request, collecting the trace as it goes."""
 
-    def __init__(self, request: Request, only: str | None = None) -> None:
+    def __init__(self, request: Request) -> None:
         self.request = request
         self.day = request.date_of_service
-        self.only = only
-        self.values = request.values if only is None else {only: request.values.get(only)}
+        self.values = request.values
         self.trace: list[dict[str, Any]] = []
 
     def predicate(self, p: Predicate, context: str, read: dict[str, Any], needs: list[str]) -> Truth:
-        op = p["op"]
-        if "fact" in p:
-            if self.only is not None and p["fact"] != self.only:
-                return None
-            for name in DERIVED.get(p["fact"], (p["fact"],)):
+        name = p.get("fact")
+        if name is not None:
+            parts = DERIVED.get(name)
+            if parts is None:
                 read[name] = self.request.facts.get(name)
+            else:
+                read.update((part, self.request.facts.get(part)) for part in parts)
             truth, missing = condition(p)(self.values, self.day)
-            needs += missing
+            if missing:
+                needs += missing
             return truth
+        op = p["op"]
         if op in ("all", "any", "at_least"):
             values = [self.predicate(arg, op, read, needs) for arg in p["args"]]
             return combine(op, values, p.get("count"))
@@ -75,7 +78,7 @@ class Evaluation:
             cond = self.predicate(p["cond"], "all", read, needs)
             return conditional(context, cond, self.predicate(p["then"], context, read, needs))
         if op == "never":
-            return False if self.only is None else None
+            return False
         if op == "review":
             needs.append(f"clinical review: {p['reason']}")
         return None
@@ -84,47 +87,54 @@ class Evaluation:
         """The node's result; its trace entry precedes its children's."""
         read: dict[str, Any] = {}
         needs: list[str] = []
-        entry: dict[str, Any] = {
+        extra: dict[str, Any] = {}
+        index = len(self.trace)
+        self.trace.append({})
+        footnote = node.footnote if node.footnote is not None and node.footnote["op"] != "note" else None
+        predicate = node.predicate
+        if footnote is None:
+            result = self.body(node, predicate, context, depth, read, needs)
+        elif predicate["op"] == "if":
+            # a footnote binds what the item asks, not its condition
+            cond = self.predicate(predicate["cond"], "all", read, needs)
+            then = self.with_footnote(node, predicate["then"], footnote, context, depth, read, needs, extra)
+            result = conditional(context, cond, then)
+        else:
+            result = self.with_footnote(node, predicate, footnote, context, depth, read, needs, extra)
+        entry = {
             "item": node.row["item_id"],
             "where": node.where,
             "depth": depth,
             "text": node.row["text"],
+            "result": RESULT_WORDS[result],
+            "facts": read,
+            "needs": list(dict.fromkeys(needs)) if needs else [],
+            "source": node.source,
+            **extra,
         }
-        self.trace.append(entry)
-        footnote = node.footnote if node.footnote is not None and node.footnote["op"] != "note" else None
-        predicate = node.predicate
-        if footnote is not None and predicate["op"] == "if":
-            # a footnote binds what the item asks, not its condition
-            cond = self.predicate(predicate["cond"], "all", read, needs)
-            then = self.with_footnote(node, predicate["then"], footnote, context, depth, read, needs, entry)
-            result = conditional(context, cond, then)
-        else:
-            result = self.with_footnote(node, predicate, footnote, context, depth, read, needs, entry)
-        entry.update(result=RESULT_WORDS[result], facts=read, needs=list(dict.fromkeys(needs)), source=node.source)
-        if node.predicate["op"] == "if":
+        if predicate["op"] == "if":
             entry["reading"] = "condition: (not X) or Y" if context == "all" else "option: X and Y"
+        self.trace[index] = entry
         return result
 
     def with_footnote(
         self,
         node: Node,
         p: Predicate,
-        footnote: Predicate | None,
+        footnote: Predicate,
         context: str,
         depth: int,
         read: dict[str, Any],
         needs: list[str],
-        entry: dict[str, Any],
+        extra: dict[str, Any],
     ) -> Truth:
         """The item's own result, bound by its footnote: a further condition, or (unless) an exemption."""
         result = self.body(node, p, context, depth, read, needs)
-        entry["body"] = RESULT_WORDS[result]
-        if footnote is None:
-            return result
+        extra["body"] = RESULT_WORDS[result]
         if footnote["op"] == "unless":
             return kleene_any([result, self.predicate(footnote["cond"], "all", read, needs)])
         met = self.predicate(footnote, "all", read, needs)
-        entry["footnote"] = {"text": node.row["footnote_text"], "result": RESULT_WORDS[met]}
+        extra["footnote"] = {"text": node.row["footnote_text"], "result": RESULT_WORDS[met]}
         return kleene_all([result, met])
 
     def body(self, node: Node, p: Predicate, context: str, depth: int, read: dict[str, Any], needs: list[str]) -> Truth:
@@ -162,5 +172,17 @@ def evaluate(
     run = Evaluation(request)
     results = [(node, run.node(node, "all")) for node in rules.deciding(SECTIONS[request.request_type])]
     decision.criteria = run.trace
-    decide(decision, rules, results, lambda node: Evaluation(request, only="diagnosis").node(node, "all"))
+    section = SECTIONS[request.request_type]
+    alone: dict[int, Truth] = {}
+
+    def on_diagnosis(node: Node) -> Truth:
+        """The set with nothing but the diagnosis known (computed once, and only for a denial)."""
+        if not alone:
+            if section not in rules.on_diagnosis:
+                rules.on_diagnosis[section] = diagnosis_only(rules, section)
+            values = rules.on_diagnosis[section](request.values, request.date_of_service)
+            alone.update(zip((id(set_node) for set_node, _ in results), values))
+        return alone[id(node)]
+
+    decide(decision, rules, results, on_diagnosis)
     return decision

@@ -96,6 +96,7 @@ class RuleSet:
     sets: dict[str, list[Node]]
     rules_hash: str
     _deciding: dict[str, list[Node]] = field(default_factory=dict, repr=False)
+    on_diagnosis: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @classmethod
     def of(cls, answer: Answer) -> RuleSet:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import json
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
+from kb.api import KnowledgeBase
 from kb.cli import cli
 from kb.facts import Request, RequestError
 
@@ -38,19 +39,20 @@ def test_bad_facts_are_refused_naming_the_fact(facts, named):
         Request.from_json({**BASE, "facts": facts})
 
 
-def test_a_line_of_business_the_policy_does_not_name_is_refused(loaded_kb):
-    # CP.PHAR.359 names Commercial, HIM and Medicaid; the refusal names the fact and the policy's lines.
-    loaded_kb.connection.execute(
-        "UPDATE policy SET lines_of_business = ? WHERE policy_id = 'CP.PHAR.359'", (json.dumps(["HIM", "Medicaid"]),)
-    )
-    try:
+def test_a_line_of_business_the_policy_does_not_name_is_refused(tmp_path):
+    # CP.PHAR.554 names HIM and Medicaid only (its header); a Commercial request is refused.
+    corpus = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "centene" / "CP.PHAR.554_chlorambucil.txt"
+    if not corpus.exists():
+        pytest.skip("the corpus is not beside the checkout")
+    with KnowledgeBase(tmp_path / "kb.sqlite") as kb:
+        kb.load([corpus])
+        request = {
+            "policy": "CP.PHAR.554",
+            "date_of_service": "2025-06-01",
+            "facts": {"line_of_business": "Commercial"},
+        }
         with pytest.raises(RequestError, match="line_of_business.*names HIM, Medicaid"):
-            loaded_kb.evaluate(Request.from_json({**BASE, "facts": {"line_of_business": "Commercial"}}))
-    finally:
-        loaded_kb.connection.execute(
-            "UPDATE policy SET lines_of_business = ? WHERE policy_id = 'CP.PHAR.359'",
-            (json.dumps(["Commercial", "HIM", "Medicaid"]),),
-        )
+            kb.evaluate(Request.from_json(request))
 
 
 def test_the_cli_refuses_without_a_traceback(loaded_kb, tmp_path):
