@@ -26,8 +26,8 @@ from kb.compiled import compile_rules
 from kb.dates import to_date, to_timestamp, utc_now
 from kb.diff import Diff, diff_answers
 from kb.errors import UnknownPolicy, UnknownVersion
-from kb.evaluate import Decision, RuleSet, evaluate
-from kb.facts import Request, RequestError
+from kb.evaluate import SECTIONS, Decision, RuleSet, evaluate
+from kb.facts import Request, RequestError, fact_vocabulary
 from kb.predicates.coverage import coverage
 from kb.store import LoadReport, Plan, connect, store_policy, transaction
 from loaders.centene import load_path, load_text, policy_id_of
@@ -151,6 +151,16 @@ class KnowledgeBase:
             "SELECT sha256, path, text FROM source_document WHERE policy_id = ?", (policy_id,)
         ).fetchall()
         return tuple((row["sha256"], row["path"], row["text"]) for row in rows)
+
+    def facts_read(
+        self, policy_id: str, when: date | str, request_type: str | None = None
+    ) -> dict[str, dict[str, Any]]:
+        """The facts the version in force on ``when`` reads (for one request type, or all), each with
+        its type, meaning, accepted values and code systems: what a questionnaire must ask."""
+        rules = self.rules(policy_id, when)
+        names = rules.facts_read(SECTIONS[request_type] if request_type else None)
+        vocabulary = fact_vocabulary()
+        return {name: vocabulary[name] for name in sorted(names) if name in vocabulary}
 
     def predicate_coverage(self) -> list[dict[str, Any]]:
         """Leaf criteria of each policy's newest version read into factual predicates, referrals or

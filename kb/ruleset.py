@@ -15,7 +15,7 @@ from typing import Any
 from kb.asof import Answer
 from kb.diff import CriteriaTree, provenance_text
 from kb.facts import Request
-from kb.predicates import Predicate
+from kb.predicates import Predicate, facts_read
 
 Truth = bool | None
 RESULT_WORDS = {True: "met", False: "not met", None: "unknown"}
@@ -135,6 +135,16 @@ class RuleSet:
         if section not in self._deciding:
             self._deciding[section] = [node for node in self.sets.get(section, []) if not node.is_referral()]
         return self._deciding[section]
+
+    def facts_read(self, section: str | None = None) -> set[str]:
+        """The facts this version's criteria read (of one section, or all): what a request needs."""
+        found: set[str] = set()
+        stack = [node for key, nodes in self.sets.items() if section in (None, key) for node in nodes]
+        while stack:
+            node = stack.pop()
+            found |= facts_read(node.predicate) | (facts_read(node.footnote) if node.footnote else set())
+            stack += node.children
+        return found
 
     @property
     def label(self) -> str:

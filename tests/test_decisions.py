@@ -248,3 +248,21 @@ def test_524_approve_pend_deny_refer(kb):
     assert denied.decision == "deny" and denied.reasons[0].startswith("I.A.6 ")
     # Asthma is neither PNH nor GA: refer.
     assert decide(kb, "CP.PHAR.524", "2025-10-01", {**PNH, "diagnosis": "asthma"}).decision == "refer"
+
+
+def test_the_facts_a_version_reads_with_their_code_systems(kb):
+    # CP.PHAR.271 I.A reads the diagnosis (ICD-10-CM), the prescriber's specialty and consulting
+    # specialists (NUCC), age, concurrent drugs and the dose; II.A reads the continuation facts.
+    initial = kb.facts_read("CP.PHAR.271", "2025-08-01", "initial")
+    assert {
+        "diagnosis",
+        "prescriber_specialty",
+        "consulting_specialties",
+        "age_years",
+        "concurrent_drugs",
+        "dose",
+    } <= set(initial)
+    assert initial["diagnosis"]["code_systems"] == ["ICD-10-CM"] and initial["prescriber_specialty"][
+        "code_systems"
+    ] == ["NUCC"]
+    assert "response_to_therapy" in kb.facts_read("CP.PHAR.271", "2025-08-01", "continuation")
