@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 import sys
@@ -27,10 +28,11 @@ from kb.compiled import compile_rules
 from kb.dates import to_date, to_timestamp, utc_now
 from kb.diff import Diff, Skipped, diff_answers
 from kb.errors import KBError, NoChangeData, UnknownPolicy, UnknownVersion
-from kb.evaluate import Decision, RuleSet, evaluate
-from kb.facts import Request
+from kb.evaluate import SECTIONS, Decision, RuleSet, evaluate
+from kb.facts import Request, RequestError, fact_vocabulary
 from kb.model import PolicyDocument
 from kb.mutations import MutationReport, mutation_check
+from kb.predicates.coverage import coverage
 from kb.staging import staged, writer_lock
 from kb.store import LoadReport, Plan, connect, store_policy, transaction
 from kb.windows import Cache, describe
@@ -127,6 +129,7 @@ class KnowledgeBase:
         self._windows: dict[tuple[str, str | None], list[tuple[str, str | None, str]]] = {}
         self._differences: Cache = {}
         self._compiled: dict[str, dict[str, Any]] = {}
+        self._lines_of_business: dict[str, list[str]] = {}
 
     @property
     def connection(self) -> sqlite3.Connection:
@@ -161,7 +164,7 @@ class KnowledgeBase:
             groups.setdefault(policy_id, []).append(path)
         stamp = (now or utc_now()).isoformat()
         self.close()
-        for cache in (self._rules, self._windows, self._differences, self._compiled):
+        for cache in (self._rules, self._windows, self._differences, self._compiled, self._lines_of_business):
             cache.clear()
         reports = self._load_staged(groups, stamp, workers, options, locked=False)
         if reports is None:
@@ -192,6 +195,21 @@ class KnowledgeBase:
                 return reports
             with nullcontext() if locked else writer_lock(self.path, self.wait):
                 return reports if stage.publish() else None
+
+    def facts_read(
+        self, policy_id: str, when: date | str, request_type: str | None = None
+    ) -> dict[str, dict[str, Any]]:
+        """The facts the version in force on ``when`` reads (for one request type, or all), each with
+        its type, meaning, accepted values and code systems: what a questionnaire must ask."""
+        rules = self.rules(policy_id, when)
+        names = rules.facts_read(SECTIONS[request_type] if request_type else None)
+        vocabulary = fact_vocabulary()
+        return {name: vocabulary[name] for name in sorted(names) if name in vocabulary}
+
+    def predicate_coverage(self) -> list[dict[str, Any]]:
+        """Leaf criteria of each policy's newest version read into factual predicates, referrals or
+        clinical review, and the total (``kb.predicates.coverage``)."""
+        return coverage(self.connection)
 
     def policies(self) -> list[dict[str, Any]]:
         rows = self.connection.execute(
@@ -318,7 +336,7 @@ class KnowledgeBase:
         windows = self._windows.get((policy_id, known_at))
         if windows is None:
             windows = self._windows[(policy_id, known_at)] = self._version_windows(policy_id, known_at)
-        index = bisect_right([start for start, _, _ in windows], day) - 1
+        index = bisect_right(windows, day, key=lambda window: window[0]) - 1
         if index < 0 or (windows[index][1] is not None and day >= windows[index][1]):
             return RuleSet.of(self.as_of(policy_id, day, known_at))
         start, _, label = windows[index]
@@ -342,21 +360,59 @@ class KnowledgeBase:
         return [(row["valid_from"], row["valid_to"], row["label"]) for row in rows]
 
     def evaluate(self, request: Request, when: date | str | None = None, known_at: str | None = None) -> Decision:
-        """Decide ``request`` under the rules in force on its date of service (or ``when``)."""
+        """Decide ``request`` under the rules in force on its date of service (or ``when``, stated
+        in the decision); on a rule-dependent date, also under the other effective-date rule."""
         day = to_date(when or request.date_of_service)
+        self.check_request(request)
         rules = self.rules(request.policy, day, known_at)
-        stamp = to_timestamp(known_at) if known_at else None
+        stamp = known_at or utc_now().isoformat()
         pending = describe(
             self.connection,
             request.policy,
             day,
             rule_dependent(self.connection, request.policy, day, known_at),
-            stamp,
+            to_timestamp(known_at) if known_at else None,
             self._differences,
         )
-        decision = evaluate(rules, request, known_at or utc_now().isoformat(), pending)
-        decision.evaluated_as_of = str(when) if when else None
+        decision = evaluate(rules, request, stamp, pending)
+        if when:
+            decision.evaluated_as_of = day.isoformat()
+            decision.reasons.insert(
+                0, f"evaluated as of {day.isoformat()} (--as-of), not the date of service {request.date_of_service}"
+            )
+        for window in pending:
+            if window["other_version"] == rules.label:
+                continue
+            other_rules = RuleSet.of(self.as_of(request.policy, day, known_at, rule=window["other_rule"]))
+            other = evaluate(other_rules, request, stamp)
+            decision.other_rule.append(
+                {
+                    "rule": window["other_rule"],
+                    "version": window["other_version"],
+                    "decision": other.decision,
+                    "differs": other.decision != decision.decision,
+                }
+            )
         return decision
+
+    def check_request(self, request: Request) -> None:
+        """Refuse a line of business the policy does not name, naming the fact."""
+        line = request.fact("line_of_business")
+        if line is None:
+            return
+        named = self._lines_of_business.get(request.policy)
+        if named is None:
+            row = self.connection.execute(
+                "SELECT lines_of_business FROM policy WHERE policy_id = ?", (request.policy,)
+            ).fetchone()
+            if row is None:
+                raise UnknownPolicy(request.policy)
+            named = self._lines_of_business[request.policy] = json.loads(row["lines_of_business"] or "[]")
+        if named and line not in named:
+            raise RequestError(
+                request.request_id or "request",
+                f"fact 'line_of_business' = {line!r}: {request.policy} names {', '.join(named)}",
+            )
 
     def replay(self, record: dict[str, Any]) -> Decision:
         """Evaluate a stored decision record again, with the knowledge it was made with."""
@@ -365,11 +421,12 @@ class KnowledgeBase:
 
     def decide_compiled(self, request: Request) -> tuple[str, RuleSet]:
         """The decision alone, through the compiled rules of the version in force on the date of service."""
+        self.check_request(request)
         rules = self.rules(request.policy, request.date_of_service)
         functions = self._compiled.get(rules.rules_hash)
         if functions is None:
             functions = self._compiled[rules.rules_hash] = compile_rules(rules)
-        return functions[request.request_type](request.facts), rules
+        return functions[request.request_type](request.values, request.date_of_service), rules
 
     def decide_untraced(self, requests: Iterable[Request]) -> Iterator[tuple[Request, str, RuleSet]]:
         """Decisions only, through each version's compiled rules: the batch path without traces."""

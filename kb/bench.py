@@ -148,6 +148,7 @@ def bench_requests(count: int, seed: int = 359) -> list[Request]:
             "line_of_business": pick.choice(["Commercial", "HIM", "Medicaid"]),
             "diagnosis": pick.choice(["B-cell ALL"] * 9 + ["AML"]),
             "prescriber_specialty": pick.choice(["oncologist", "hematologist", "internist"]),
+            "consulting_specialties": [],
             "age_years": pick.choice([2, 12, 16, 17, 18, 30, 70]),
             "cd22_positive": pick.random() > 0.1,
             "disease_status": pick.choice(["relapsed", "refractory", "newly diagnosed"]),
@@ -159,15 +160,34 @@ def bench_requests(count: int, seed: int = 359) -> list[Request]:
             "regimen_fda_or_nccn": pick.random() > 0.05,
             "supporting_evidence_submitted": pick.random() > 0.7,
         }
-        requests.append(Request("CP.PHAR.359", date(2025, 12, 1), "initial", facts, f"bench-{index}"))
+        requests.append(Request("CP.PHAR.359", date(2025, 12, 1), "initial", request_facts(facts), f"bench-{index}"))
     return requests
+
+
+def request_facts(flat: dict[str, Any]) -> dict[str, Any]:
+    """The request's facts in the vocabulary (doses as quantities) from the flat bench facts."""
+    facts = {k: v for k, v in flat.items() if not k.startswith("dose_")}
+    facts["dose"] = [
+        {"value": flat["dose_mg_per_m2_per_cycle"], "unit": "mg/m2", "per": "cycle"},
+        {"value": flat["dose_mg_per_m2_per_dose"], "unit": "mg/m2", "per": "dose"},
+    ]
+    return facts
+
+
+def flat_facts(request: Request) -> dict[str, Any]:
+    """The flat facts the hand-written function and the Rego peer read."""
+    facts = {k: v for k, v in request.facts.items() if k != "dose"}
+    for quantity in request.facts["dose"]:
+        facts[f"dose_mg_per_m2_per_{quantity['per']}"] = quantity["value"]
+    return facts
 
 
 def handwritten(f: dict[str, Any]) -> str:
     """CP.PHAR.359 V2025-11 initial criteria written by hand as one function: the floor."""
+    if f["diagnosis"].casefold() != "b-cell all":
+        return "refer"
     rest = (
-        f["diagnosis"].casefold() == "b-cell all"
-        and f["prescriber_specialty"].casefold() in ("oncologist", "hematologist")
+        f["prescriber_specialty"].casefold() in ("oncologist", "hematologist")
         and f["age_years"] >= 1
         and f["cd22_positive"]
         and (
@@ -197,11 +217,11 @@ def rego_decisions(facts: Iterable[dict[str, Any]]) -> list[str]:
 def evaluation_figures(kb: KnowledgeBase, count: int) -> list[Figure]:
     """Decisions/s: compiled (untraced) and traced, beside the hand-written floor and OPA's Rego."""
     requests = bench_requests(count)
-    facts = [r.facts for r in requests]
+    facts = [flat_facts(r) for r in requests]
     rules = kb.rules("CP.PHAR.359", "2025-12-01")
     decide = compile_rules(rules)["initial"]
     rego_sample = facts[: max(count // 20, 200)]
-    compiled = [decide(f) for f in facts]
+    compiled = [decide(r.values, r.date_of_service) for r in requests]
     if compiled != [handwritten(f) for f in facts] or compiled[: len(rego_sample)] != rego_decisions(rego_sample):
         raise AssertionError("the compiled rules, the hand-written function and Rego disagree on a request")
     if compiled[:2000] != [kb.evaluate(r).decision for r in requests[:2000]]:

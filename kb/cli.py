@@ -21,7 +21,7 @@ from rich.progress import Progress
 from kb.api import BUNDLED_CHANGES, KnowledgeBase
 from kb.errors import KBError
 from kb.export import EXPORTS
-from kb.facts import FACTS
+from kb.facts import fact_vocabulary
 from kb.render import answer_text, decision_text
 from kb.reports import history_text, mutation_text, plain, render_diffs
 from kb.request_files import naming, read_batch, read_object, read_record, read_request, read_requests
@@ -164,6 +164,18 @@ def load(
                     f"  document of {found.version} {says} the reconstruction: {found.kind} "
                     f"{found.key}: {_summary(found.reconstructed)} -> {_summary(found.document)}"
                 )
+        click.echo(coverage_text(kb.predicate_coverage()))
+
+
+def coverage_text(rows: list[dict[str, Any]]) -> str:
+    """Predicate coverage of the newest versions, one line per policy and the total."""
+    lines = ["predicate coverage of leaf criteria (newest versions; factual % = factual / (leaves - referrals)):"]
+    lines += [
+        f"  {row['policy_id']:<14} {row['leaves']:>4} leaves: {row['factual']:>4} factual, {row['referral']:>3} referrals, "
+        f"{row['review']:>3} need clinical review; factual {row['factual_pct']}%"
+        for row in rows
+    ]
+    return "\n".join(lines)
 
 
 def _summary(content: dict[str, Any] | None) -> str:
@@ -469,17 +481,26 @@ def serve(db: str, host: str, port: int, metadata: Path) -> None:
 
 
 @cli.command()
+@click.argument("name", required=False)
 @JSON_OPTION
-def facts(as_json: bool) -> None:
-    """The fact vocabulary of a request: each fact's JSON type and meaning."""
-    rows = {name: {"type": _type_name(kind), "meaning": meaning} for name, (kind, meaning) in FACTS.items()}
-    _emit(
-        as_json, rows, lambda: "\n".join(f"{name:<32} {row['type']:<8} {row['meaning']}" for name, row in rows.items())
-    )
+def facts(name: str | None, as_json: bool) -> None:
+    """The fact vocabulary of a request: each fact's type, meaning, and the values and code
+    systems it accepts (NAME: one fact, with every concept it knows)."""
+    rows = fact_vocabulary()
+    if name is not None:
+        if name not in rows:
+            raise click.ClickException(f"no fact {name!r}; see `kb facts`")
+        rows = {name: rows[name]}
+    _emit(as_json, rows, lambda: "\n".join(_fact_lines(fact, row, name is not None) for fact, row in rows.items()))
 
 
-def _type_name(kind: type | tuple[type, ...]) -> str:
-    return "number" if kind == (int, float) else {bool: "boolean", int: "integer", str: "string", list: "array"}[kind]
+def _fact_lines(name: str, row: dict[str, Any], every: bool) -> str:
+    line = f"{name:<40} {row['type']:<12} {row['accepts']}\n{'':<40} {row['meaning']}"
+    if row.get("values") and every:
+        line += "\n" + "\n".join(f"{'':<40}   {value['id']}: {value['label']}" for value in row["values"])
+    elif row.get("values"):
+        line += f" ({len(row['values'])} known; `kb facts {name}` lists them)"
+    return line
 
 
 @cli.command()
@@ -530,10 +551,11 @@ def bench(quick: bool, runs: int, sizes: list[int], versions: int, keep: Path | 
     import tempfile
 
     from kb.bench import bundled_figures, scale_figures, table
+    from kb.bench_corpus import corpus_figures
 
     runs = 200 if quick else runs
     counts = [100] if quick else sizes
-    figures = bundled_figures(runs)
+    figures = bundled_figures(runs) + corpus_figures(max(runs * 10, 2000))
     with tempfile.TemporaryDirectory() as scratch:
         for count in counts:
             folder = (keep or Path(scratch)) / f"synthetic-{count}x{versions}"

@@ -106,7 +106,14 @@ def decision_text(decision: Decision) -> str:
         f"{version.get('label', '(no version)')} ({version.get('basis', '-')}), date of service {request.date_of_service}",
         f"  rules {(decision.rules_hash or '-')[:16]}, effective-date rule {decision.effective_date_rule}, known at {decision.known_at}",
     ]
+    if decision.evaluated_as_of:
+        out.append(f"  AS OF {decision.evaluated_as_of} (--as-of): the rules in force then, not on the date of service")
     out += [f"  RULE-DEPENDENT: {note['note']}" for note in decision.rule_dependent]
+    out += [
+        f"  UNDER THE {other['rule'].upper()} RULE: {other['version'] or 'no version (not covered)'} would {other['decision']}"
+        + (" (the decision differs)" if other["differs"] else " (the same decision)")
+        for other in decision.other_rule
+    ]
     out += [f"  because {reason}" for reason in decision.reasons]
     if decision.needed:
         out.append("  would be settled by: " + "; ".join(decision.needed))
@@ -121,6 +128,10 @@ def decision_text(decision: Decision) -> str:
     if decision.duration:
         d = decision.duration
         out.append(f"  approval duration ({d['line_of_business']}): {d['text']} -> until {d['end_date']}")
+        if d.get("cycles_remaining") is not None:
+            out.append(
+                f"    cycles: {d['cycles_approved']} approved, {d['cycles_remaining']} remain under the cap of {d['cycle_cap']}"
+            )
         if d.get("note"):
             out.append(f"    note: {d['note']}")
     for ref in decision.referral:

@@ -99,7 +99,7 @@ def sql_value(value: Any) -> Any:
     return value
 
 
-def record_row(policy_id: str, interval: Interval) -> dict[str, Any]:
+def record_row(policy_id: str, interval: Interval, parent_text: str | None = None) -> dict[str, Any]:
     record, provenance = interval.record, interval.record.provenance
     row: dict[str, Any] = {
         "policy_id": policy_id,
@@ -116,16 +116,36 @@ def record_row(policy_id: str, interval: Interval) -> dict[str, Any]:
     }
     row.update({name: sql_value(value) for name, value in record.content().items()})
     if isinstance(record, Criterion):
-        row.update(criterion_columns(policy_id, record.text, record.footnote_text))
+        row.update(criterion_columns(policy_id, record.text, record.footnote_text, parent_text))
     return row
+
+
+def parent_texts(spans: list[Interval]) -> dict[int, str | None]:
+    """Each criterion interval's parent text where the interval starts: the words that frame its
+    reading ("Diagnosis of one of the following" makes its items diagnoses)."""
+    texts: dict[str, list[Interval]] = {}
+    for span in spans:
+        if isinstance(span.record, Criterion):
+            texts.setdefault(span.record.item_id, []).append(span)
+    found: dict[int, str | None] = {}
+    for span in spans:
+        parent = getattr(span.record, "parent_id", None) if isinstance(span.record, Criterion) else None
+        for candidate in texts.get(parent or "", []):
+            if candidate.valid_from <= span.valid_from and (
+                candidate.valid_to is None or span.valid_from < candidate.valid_to
+            ):
+                found[id(span)] = candidate.record.text  # type: ignore[attr-defined]
+    return found
 
 
 def timeline_rows(timeline: Timeline) -> dict[str, list[dict[str, Any]]]:
     """Every row the timeline wants live, by table."""
     policy = timeline.policy_id
     rows: dict[str, list[dict[str, Any]]] = {name: [] for name in (*schema.RECORD_TABLES, *schema.KNOWN_TABLES)}
-    for interval in intervals(timeline.versions):
-        rows[interval.record.KIND].append(record_row(policy, interval))
+    spans = intervals(timeline.versions)
+    parents = parent_texts(spans)
+    for interval in spans:
+        rows[interval.record.KIND].append(record_row(policy, interval, parents.get(id(interval))))
     for revision in timeline.revisions:
         window = revision.pending_window()
         rows["revision"].append(

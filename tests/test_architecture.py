@@ -60,6 +60,9 @@ def test_no_import_cycles():
 
 def test_queries_do_not_import_surfaces():
     surfaces = {"kb.cli", "kb.api", "kb.site", "kb.reports", "kb.export", "kb.bench"}
-    for query in ("asof", "diff", "audit", "evaluate", "compiled", "predicates", "store"):
-        imported = _imports(ROOT / "kb" / f"{query}.py") & surfaces
-        assert not imported, f"kb/{query}.py imports {imported}"
+    queries = ("asof", "diff", "audit", "evaluate", "ruleset", "outcomes", "conditions", "compiled", "facts", "store")
+    paths = [ROOT / "kb" / f"{query}.py" for query in queries]
+    paths += sorted((ROOT / "kb" / "predicates").glob("*.py")) + sorted((ROOT / "kb" / "concepts").glob("*.py"))
+    for path in paths:
+        imported = _imports(path) & surfaces
+        assert not imported, f"{path.relative_to(ROOT)} imports {imported}"

@@ -24,8 +24,7 @@ COMPLETE = {
     "prescriber_specialty": "hematologist",
     "cycles_requested": 2,
     "cycles_received": 0,
-    "dose_mg_per_m2_per_cycle": 1.8,
-    "dose_mg_per_m2_per_dose": 0.8,
+    "dose": [{"value": 1.8, "unit": "mg/m2", "per": "cycle"}, {"value": 0.8, "unit": "mg/m2", "per": "dose"}],
     "regimen_fda_or_nccn": True,
 }
 
@@ -130,7 +129,7 @@ def test_if_inside_must_meet_all_binds_only_when_its_condition_holds(loaded_kb):
         "receiving_via_plan_benefit": True,
         "response_to_therapy": "positive",
         "cycles_received": 2,
-        "dose_mg_per_m2_per_cycle": 2.4,
+        "dose": {"value": 2.4, "unit": "mg/m2", "per": "cycle"},
         "supporting_evidence_submitted": False,
     }
     no_increase = loaded_kb.evaluate(request("2025-12-01", "continuation", **base, dose_increase=False))
@@ -140,7 +139,7 @@ def test_if_inside_must_meet_all_binds_only_when_its_condition_holds(loaded_kb):
 
 
 def test_a_dose_above_the_limit_needs_evidence_and_then_review(loaded_kb):
-    high = {**PH_POSITIVE_30, "dose_mg_per_m2_per_cycle": 2.0}
+    high = {**PH_POSITIVE_30, "dose": [{"value": 2.0, "unit": "mg/m2", "per": "cycle"}]}
     without = loaded_kb.evaluate(request("2025-12-01", **high, supporting_evidence_submitted=False))
     assert without.decision == "deny" and "I.A.7.b " in " ".join(without.reasons)
     with_evidence = loaded_kb.evaluate(request("2025-12-01", **high, supporting_evidence_submitted=True))
@@ -169,7 +168,8 @@ def test_other_diagnosis_is_referred_for_the_line_of_business(loaded_kb):
             recent_label_change=False,
         )
     )
-    assert decision.decision == "deny"
+    # AML is a diagnosis the vocabulary knows and I.A does not cover: "refer" is its own outcome
+    assert decision.decision == "refer"
     assert [(r["policy"], r["role"]) for r in decision.referral] == [("HIM.PA.154", "off-label use")]
 
 
@@ -302,7 +302,9 @@ FACT_VALUES = {
     "cd22_positive": st.sampled_from([None, True, False]),
     "diagnosis": st.sampled_from([None, "B-cell ALL", "AML"]),
     "cycles_received": st.sampled_from([None, 0, 5, 6]),
-    "dose_mg_per_m2_per_cycle": st.sampled_from([None, 1.8, 2.0]),
+    "dose": st.sampled_from(
+        [None, {"value": 1.8, "unit": "mg/m2", "per": "cycle"}, {"value": 2.0, "unit": "mg/m2", "per": "cycle"}]
+    ),
     "supporting_evidence_submitted": st.sampled_from([None, True, False]),
     "substantial_comorbidities": st.sampled_from([None, True, False]),
     "single_agent": st.sampled_from([None, True, False]),
@@ -321,14 +323,21 @@ FACT_VALUES = {
 def test_compiled_rules_decide_as_the_traced_walk(loaded_kb, facts, date, request_type):
     case = request(date, request_type, **{k: v for k, v in facts.items() if v is not None})
     rules = loaded_kb.rules(POLICY, date)
-    assert compile_rules(rules)[request_type](case.facts) == loaded_kb.evaluate(case).decision
+    assert compile_rules(rules)[request_type](case.values, case.date_of_service) == loaded_kb.evaluate(case).decision
 
 
 def test_the_vocabulary_is_printed():
     result = CliRunner().invoke(cli, ["facts", "--json"])
     vocabulary = json.loads(result.output)
-    assert vocabulary["age_years"] == {"type": "number", "meaning": "member's age in years on the date of service"}
-    assert vocabulary["line_of_therapy"]["type"] == "array"
+    assert vocabulary["age_years"] == {
+        "type": "number",
+        "meaning": "member's age in years on the date of service",
+        "accepts": "a number 0..130",
+    }
+    assert vocabulary["line_of_therapy"]["type"] == "concepts"
+    assert vocabulary["diagnosis"]["code_systems"] == ["ICD-10-CM"]
+    assert vocabulary["prescriber_specialty"]["code_systems"] == ["NUCC"]
+    assert {"id": "frontline", "label": "Frontline (first-line) therapy"} in vocabulary["line_of_therapy"]["values"]
 
 
 def test_none_of_and_at_least_n_combine_three_valued():

@@ -291,7 +291,7 @@ def _request_cases(reqs: dict[str, Path], out: Path, db: tuple[str, str]) -> lis
         Case("serve", "a port out of range", ("--db", kb, "--port", "70000"), ("70000",), 2),
         Case("bench", "sizes that are not numbers", ("--sizes", "ten"), ("--sizes", "ten"), 2),
         Case("bench", "no runs", ("--runs", "0"), ("--runs",), 2),
-        Case("facts", "an argument it does not take", ("age",), ("age",), 2),
+        Case("facts", "an unknown fact name", ("age",), ("no fact 'age'", "kb facts")),
         Case("reliability", "no kills", ("--kills", "-1"), ("--kills",), 2),
     ]
     return found

@@ -8,6 +8,9 @@ default decision := "deny"
 
 decision := "approve" if met
 
+# another diagnosis: the policy's "Other diagnoses" set refers it to another policy
+decision := "refer" if lower(input.diagnosis) != "b-cell all"
+
 decision := "pend" if {
 	not met
 	pend_on_evidence
