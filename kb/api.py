@@ -22,9 +22,10 @@ from kb.audit import audit_diff
 from kb.compiled import compile_rules
 from kb.dates import to_date, to_timestamp, utc_now
 from kb.diff import Diff, diff_answers
-from kb.errors import UnknownPolicy, UnknownVersion
+from kb.errors import MissingKnowledgeBase, UnknownPolicy, UnknownVersion
 from kb.evaluate import Decision, RuleSet, evaluate
 from kb.facts import Request
+from kb.search import ensure_index, passages, store_passages
 from kb.store import LoadReport, Plan, connect, store_policy, transaction
 from loaders.centene import load_path, load_text, policy_id_of
 from revisions.changes import load_changesets
@@ -66,6 +67,12 @@ def plan_policy(job: PolicyJob) -> Plan:
     return Plan.of(every, build_timeline(every, changesets, job.rule))
 
 
+def plan_with_passages(job: PolicyJob) -> tuple[Plan, list[dict[str, Any]]]:
+    """A policy's plan and its searchable passages (pure: runs in a worker process)."""
+    plan = plan_policy(job)
+    return plan, passages(plan.timeline.policy_id, plan.rows)
+
+
 def _parallel(function: Callable[[T], R], items: list[T], workers: int) -> Iterator[R]:
     """``map`` in ``workers`` processes, in order; in this process for a few items."""
     if workers <= 1 or len(items) < 32:
@@ -76,7 +83,7 @@ def _parallel(function: Callable[[T], R], items: list[T], workers: int) -> Itera
 
 
 class KnowledgeBase:
-    """A knowledge base in one SQLite file (created on first load)."""
+    """A knowledge base in one SQLite file: created by the first load, never by a read."""
 
     def __init__(
         self,
@@ -98,7 +105,10 @@ class KnowledgeBase:
 
     @property
     def connection(self) -> sqlite3.Connection:
+        """The open knowledge base; a missing file is an error (only ``load`` creates one)."""
         if self._connection is None:
+            if not self.path.is_file():
+                raise MissingKnowledgeBase(str(self.path))
             self._connection = connect(self.path, self.read_only)
         return self._connection
 
@@ -127,11 +137,26 @@ class KnowledgeBase:
         stamp = (now or utc_now()).isoformat()
         for cache in (self._rules, self._windows, self._pending_windows):
             cache.clear()
+        if self._connection is None:
+            self._connection = connect(self.path, self.read_only)  # a load creates the file
+        ensure_index(self.connection)
         with transaction(self.connection):
-            reports = [store_policy(self.connection, plan, stamp) for plan in _parallel(plan_policy, jobs, workers)]
+            reports = [
+                self._store(plan, found, stamp) for plan, found in _parallel(plan_with_passages, jobs, workers)
+            ]
         return [replace(report, source=", ".join(map(str, groups[report.policy_id]))) for report in reports]
 
+    def _store(self, plan: Plan, found: list[dict[str, Any]], stamp: str) -> LoadReport:
+        """Write one policy's plan, and its passages when they changed (or were never indexed)."""
+        report = store_policy(self.connection, plan, stamp)
+        indexed = self.connection.execute("SELECT 1 FROM passage WHERE policy_id = ? LIMIT 1", (report.policy_id,))
+        if report.changed or indexed.fetchone() is None:
+            store_passages(self.connection, report.policy_id, found)
+        return report
+
     def _stored_texts(self, policy_id: str) -> tuple[tuple[str, str, str], ...]:
+        if self._connection is None and not self.path.is_file():
+            return ()
         rows = self.connection.execute(
             "SELECT sha256, path, text FROM source_document WHERE policy_id = ?", (policy_id,)
         ).fetchall()

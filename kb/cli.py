@@ -19,7 +19,7 @@ from rich.progress import Progress
 
 from kb.api import KnowledgeBase
 from kb.diff import Diff
-from kb.errors import KBError
+from kb.errors import KBError, MissingKnowledgeBase
 from kb.export import EXPORTS
 from kb.facts import FACTS, Request, RequestError
 from kb.render import answer_text, decision_text
@@ -373,14 +373,12 @@ METADATA = Path(__file__).resolve().parents[1] / "datasette_metadata.json"
 )
 @reports_errors
 def serve(db: str, host: str, port: int, metadata: Path) -> None:
-    """Publish the knowledge base with Datasette, read-only (builds it from the bundled policy if absent)."""
+    """Publish the knowledge base with Datasette, read-only (build it first with `kb load`)."""
     path = Path(db)
-    if not path.exists():
-        with KnowledgeBase(path) as kb:
-            for report in kb.load():
-                click.echo(f"{report.policy_id}: built {path} ({report.versions} versions)")
+    if not path.is_file():
+        raise MissingKnowledgeBase(db)
     metadata = site_metadata(metadata, path.stem)
-    click.echo(f"serving {path} read-only at http://{host}:{port}/{path.stem}", err=True)
+    click.echo(f"serving {path} read-only at http://{host}:{port}/", err=True)
     command = ["datasette", "serve", "-i", str(path), "--metadata", str(metadata), "--host", host, "--port", str(port)]
     os.execvp(sys.executable, [sys.executable, "-m", *command])
 

@@ -61,3 +61,14 @@ class UnknownVersion(KBError):
         self.policy = policy
         self.label = label
         super().__init__(f"policy {policy} has no version {label!r}")
+
+
+class MissingKnowledgeBase(KBError):
+    """A read found no knowledge base file: nothing is created, the message says how to build one."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        super().__init__(
+            f"no knowledge base at {path} (nothing was created): build it with `kb load --db {path}` "
+            "followed by the policy files to load (none: the bundled CP.PHAR.359)"
+        )
