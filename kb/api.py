@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import sys
 from bisect import bisect_right
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import date, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -28,6 +30,7 @@ from kb.facts import Request
 from kb.search import ensure_index, passages, store_passages
 from kb.store import LoadReport, Plan, connect, store_policy, transaction
 from loaders.centene import load_path, load_text, policy_id_of
+from loaders.source import DEFAULT_READ, ReadOptions
 from revisions.changes import load_changesets
 from revisions.log import DEFAULT_RULE, RULES
 from revisions.timeline import build_timeline
@@ -52,13 +55,18 @@ class PolicyJob:
     stored: tuple[tuple[str, str, str], ...]
     changes: Path
     rule: str
+    options: ReadOptions = DEFAULT_READ
+
+
+STORED = ReadOptions(max_bytes=sys.maxsize, allow_control_characters=True)
+"""A stored document was accepted when it was loaded: reading it again applies no limit."""
 
 
 def plan_policy(job: PolicyJob) -> Plan:
     """Parse a policy's documents and build its timeline and rows (pure: runs in a worker process)."""
-    new = [load_path(path) for path in job.paths]
+    new = [load_path(path, job.options) for path in job.paths]
     fresh = {document.sha256 for document in new}
-    known = [load_text(path, text) for sha256, path, text in job.stored if sha256 not in fresh]
+    known = [load_text(path, text, STORED) for sha256, path, text in job.stored if sha256 not in fresh]
     every = sorted(
         [*known, *new], key=lambda d: (d.header.last_review, d.revision_log[-1].date if d.revision_log else date.min)
     )
@@ -118,7 +126,11 @@ class KnowledgeBase:
             self._connection = None
 
     def load(
-        self, paths: Iterable[str | Path] | None = None, now: datetime | None = None, workers: int | None = None
+        self,
+        paths: Iterable[str | Path] | None = None,
+        now: datetime | None = None,
+        workers: int | None = None,
+        options: ReadOptions = DEFAULT_READ,
     ) -> list[LoadReport]:
         """Parse and store every file in one transaction: nothing is stored if any fails.
 
@@ -128,10 +140,10 @@ class KnowledgeBase:
         paths = [Path(path) for path in (paths or bundled_policy_paths())]
         workers = workers or os.cpu_count() or 1
         groups: dict[str, list[Path]] = {}
-        for path, policy_id in zip(paths, _parallel(policy_id_of, paths, workers)):
+        for path, policy_id in zip(paths, _parallel(partial(policy_id_of, options=options), paths, workers)):
             groups.setdefault(policy_id, []).append(path)
         jobs = [
-            PolicyJob(policy_id, tuple(group), self._stored_texts(policy_id), self.changes, self.rule)
+            PolicyJob(policy_id, tuple(group), self._stored_texts(policy_id), self.changes, self.rule, options)
             for policy_id, group in groups.items()
         ]
         stamp = (now or utc_now()).isoformat()

@@ -25,6 +25,7 @@ from kb.facts import FACTS, Request, RequestError
 from kb.render import answer_text, decision_text
 from kb.reports import diff_csv, diff_html, diff_markdown, diff_text, plain
 from kb.site import site_metadata
+from loaders.source import ReadOptions
 from revisions.log import DEFAULT_RULE, RULES
 
 DB_OPTION = click.option(
@@ -73,11 +74,20 @@ def cli() -> None:
     show_default=True,
     help="When a revision takes effect: first day of its P&T month, or its own Date.",
 )
+@click.option(
+    "--max-bytes", default=ReadOptions.max_bytes, show_default=True, help="Refuse a file larger than this."
+)
+@click.option(
+    "--allow-control-characters",
+    is_flag=True,
+    help="Load a file holding control characters (NUL ...), each flagged as suspect, instead of refusing it.",
+)
 @reports_errors
-def load(paths: tuple[Path, ...], db: str, rule: str) -> None:
+def load(paths: tuple[Path, ...], db: str, rule: str, max_bytes: int, allow_control_characters: bool) -> None:
     """Load policy documents (default: the bundled CP.PHAR.359) in one transaction."""
+    options = ReadOptions(max_bytes, allow_control_characters)
     with KnowledgeBase(db, rule=rule) as kb:
-        for report in kb.load(paths or None):
+        for report in kb.load(paths or None, options=options):
             state = "loaded" if report.changed else "unchanged (already loaded; nothing written)"
             click.echo(f"{report.policy_id}: {state} from {report.source}")
             click.echo(
@@ -87,10 +97,13 @@ def load(paths: tuple[Path, ...], db: str, rule: str) -> None:
             click.echo(
                 f"  {report.form} text; lines: {report.parsed_lines} parsed, {report.boilerplate_lines} boilerplate, "
                 f"{report.unparsed_lines} unparsed; characters: {chars['parsed']} parsed, {chars['boilerplate']} "
-                f"boilerplate, {chars['unparsed']} unparsed ({report.unparsed_share:.2%})"
+                f"boilerplate, {chars['unparsed']} unparsed ({report.share('unparsed'):.2%}), "
+                f"{chars['suspect']} suspect ({report.share('suspect'):.2%})"
             )
             for block in report.unparsed:
                 click.echo(f"  unparsed, line {block.span}: {block.text[:100]!r}")
+            for block in report.suspects:
+                click.echo(f"  suspect, line {block.span} ({block.kind}): {block.reason}: {block.text[:100]!r}")
             for found in report.disagreements:
                 click.echo(
                     f"  document of {found.version} disagrees with the reconstruction: {found.kind} "

@@ -106,7 +106,9 @@ class Criterion(Record):
 
 @dataclass(frozen=True)
 class Duration(Record):
-    """An approval duration for one section, indication and line of business."""
+    """An approval duration for one section, indication and line of business, and ``condition``
+    where the text gives different lengths under one line of business ("Hepatitis C-associated
+    thrombocytopenia – 6 months, All other indications – 12 months")."""
 
     KIND: ClassVar[str] = "duration"
     section: str
@@ -118,10 +120,13 @@ class Duration(Record):
     rule: str | None = None
     cycle_cap: int | None = None
     reauthorization_permitted: bool = True
+    days: int | None = None
+    condition: str | None = None
 
     @property
     def key(self) -> str:
-        return f"{self.section}.{self.indication}.{self.line_of_business}"
+        place = f"{self.section}.{self.indication}.{self.line_of_business}"
+        return f"{place}:{self.condition}" if self.condition else place
 
 
 @dataclass(frozen=True)
@@ -303,13 +308,24 @@ class PolicyDocument:
     def unparsed(self) -> list[CoverageBlock]:
         return [block for block in self.coverage if block.status == "unparsed"]
 
+    @property
+    def suspects(self) -> list[CoverageBlock]:
+        return [block for block in self.coverage if block.status == "suspect"]
+
     def character_counts(self) -> dict[str, int]:
-        """Non-blank characters of the reading by status: parsed, boilerplate, unparsed."""
-        total = sum(len(line.strip()) for line in (self.reading or self.text).splitlines())
-        counts = {"boilerplate": 0, "unparsed": 0}
+        """Non-blank characters of the reading by status: parsed, boilerplate, unparsed, suspect
+        (parsed lines the loader doubts; a line doubted twice counts once)."""
+        lines = (self.reading or self.text).splitlines()
+        total = sum(len(line.strip()) for line in lines)
+        counts = {"boilerplate": 0, "unparsed": 0, "suspect": 0}
+        doubted: set[int] = set()
         for block in self.coverage:
-            counts[block.status] += sum(len(line.strip()) for line in block.text.splitlines())
-        return {"parsed": total - counts["boilerplate"] - counts["unparsed"], **counts}
+            if block.status == "suspect":
+                doubted.update(range(block.span.first, block.span.last + 1))
+            else:
+                counts[block.status] += sum(len(line.strip()) for line in block.text.splitlines())
+        counts["suspect"] = sum(len(lines[n - 1].strip()) for n in doubted if n <= len(lines))
+        return {"parsed": total - sum(counts.values()), **counts}
 
 
 @dataclass

@@ -38,6 +38,8 @@ class SourceDocument(SQLModel, table=True):
     parsed_chars: int = 0
     boilerplate_chars: int = 0
     unparsed_chars: int = 0
+    suspect_lines: int = Field(default=0, description="Lines read but doubted (see coverage_block, status suspect)")
+    suspect_chars: int = 0
     loaded_at: str
 
 
@@ -157,6 +159,8 @@ class Duration(Temporal, table=True):
     rule: str | None
     cycle_cap: int | None
     reauthorization_permitted: bool
+    days: int | None = None
+    condition: str | None = Field(default=None, description="Where lengths differ within one line of business")
 
 
 class CrossReference(Temporal, table=True):

@@ -43,12 +43,12 @@ class LoadReport:
     characters: dict[str, int] = field(default_factory=dict)
     unparsed: tuple[CoverageBlock, ...] = ()
     form: str = "lines"
+    suspects: tuple[CoverageBlock, ...] = ()
 
-    @property
-    def unparsed_share(self) -> float:
-        """Unparsed characters as a share of all non-blank characters."""
+    def share(self, status: str) -> float:
+        """Characters of a status (unparsed, suspect ...) as a share of all non-blank characters."""
         total = sum(self.characters.values())
-        return self.characters.get("unparsed", 0) / total if total else 0.0
+        return self.characters.get(status, 0) / total if total else 0.0
 
     @property
     def changed(self) -> bool:
@@ -247,6 +247,7 @@ def store_policy(connection: sqlite3.Connection, plan: Plan, now: str) -> LoadRe
         newest.character_counts(),
         tuple(newest.unparsed),
         newest.form,
+        tuple(newest.suspects),
     )
 
 
@@ -254,7 +255,8 @@ def line_counts(document: PolicyDocument) -> tuple[int, int, int]:
     """(parsed, boilerplate, unparsed) non-blank lines of a document."""
     by_status = {"boilerplate": 0, "unparsed": 0}
     for block in document.coverage:
-        by_status[block.status] += block.text.count("\n") + 1
+        if block.status in by_status:
+            by_status[block.status] += block.text.count("\n") + 1
     non_blank = sum(1 for line in (document.reading or document.text).splitlines() if line.strip())
     return non_blank - by_status["boilerplate"] - by_status["unparsed"], by_status["boilerplate"], by_status["unparsed"]
 
@@ -264,10 +266,11 @@ def _store_document(connection: sqlite3.Connection, document: PolicyDocument, no
         return False
     parsed, boilerplate, unparsed = line_counts(document)
     characters = document.character_counts()
+    doubted = {n for block in document.suspects for n in range(block.span.first, block.span.last + 1)}
     connection.execute(
         "INSERT INTO source_document (sha256, policy_id, path, last_review, text, text_form, reading, line_count,"
-        " parsed_lines, boilerplate_lines, unparsed_lines, parsed_chars, boilerplate_chars, unparsed_chars, loaded_at)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " parsed_lines, boilerplate_lines, unparsed_lines, parsed_chars, boilerplate_chars, unparsed_chars,"
+        " suspect_lines, suspect_chars, loaded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             document.sha256,
             document.policy_id,
@@ -283,12 +286,17 @@ def _store_document(connection: sqlite3.Connection, document: PolicyDocument, no
             characters["parsed"],
             characters["boilerplate"],
             characters["unparsed"],
+            len(doubted),
+            characters["suspect"],
             now,
         ),
     )
     connection.executemany(
-        "INSERT INTO coverage_block (document_sha256, status, kind, first_line, last_line, text) "
-        "VALUES (?, ?, ?, ?, ?, ?)",
-        [(document.sha256, b.status, b.kind, b.span.first, b.span.last, b.text) for b in document.coverage],
+        "INSERT INTO coverage_block (document_sha256, status, kind, first_line, last_line, text, reason) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?)",
+        [
+            (document.sha256, b.status, b.kind, b.span.first, b.span.last, b.text, b.reason or None)
+            for b in document.coverage
+        ],
     )
     return True

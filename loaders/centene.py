@@ -9,71 +9,88 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import replace
+from datetime import date
 from pathlib import Path
 from typing import TypeVar
 
-from kb.dates import parse_long_date, parse_policy_date, parse_policy_month
+from kb.dates import Month, parse_long_date, parse_policy_date, parse_policy_month
 from kb.errors import DateFormatError, NotCenteneTemplate
 from kb.model import (
-    LINES_OF_BUSINESS,
     Code,
     Criterion,
+    CrossReference,
     DosingRow,
     Drug,
     Duration,
     Header,
     PolicyDocument,
+    Provenance,
     Record,
     Reference,
     RevisionRow,
     Statement,
 )
-from loaders.context import BOILERPLATE, ParseContext
+from loaders.context import BOILERPLATE, PARSED, ParseContext
 from loaders.criteria import bind_footnotes, parse_criteria, parse_tail, split_indications
-from loaders.crossrefs import cross_references
-from loaders.durations import NO_REAUTHORIZATION, lines_of_business_in
+from loaders.crossrefs import ALL_LINES, CONTINUITY_OF_CARE, cross_references
+from loaders.durations import NO_REAUTHORIZATION, header_lines_of_business
 from loaders.markup import html_cell_text, plain, strip_emphasis
+from loaders.reminder import ReminderReader
 from loaders.sections import Section, joined, paragraphs, raw, split_sections, strip_page_headers, unbulleted
-from loaders.source import Line, SourceText, read_source, source_from_bytes
+from loaders.source import CONTROL, DEFAULT_READ, Line, ReadOptions, SourceText, read_source, source_from_bytes
 from loaders.tables import read_table
 
 T = TypeVar("T")
 _TITLE = re.compile(r"^\**Clinical Policy:\s*(.+?)\**$", re.I)
 _FIELD = re.compile(r"^\**(Reference Number|Effective Date|Last Review Date|Line of Business)\**:\s*(.*)$", re.I)
 _DRUG = re.compile(r"(.+?)\s*\(([^)]+)\)")
-_URL = re.compile(r"Available at:?\s*<?(\S+?)>?\.?(?=\s|$)", re.I)
-_ACCESSED = re.compile(r"Accessed\s+([A-Z][a-z]+\.? \d{1,2},\s*\d{4})", re.I)
+_URL = re.compile(r"(?:Available (?:at|from|online)\b:?\s*)?<?((?:https?://|www\.)\S+?)>?[.,;]?(?=\s|$)", re.I)
+_ACCESSED = re.compile(r"Accessed\s*([A-Z][a-z]+\.? \d{1,2},\s*\d{4})", re.I)
 _TERM = re.compile(r"^([A-Za-z0-9/\-+ ]{1,40}?):\s+(.+)$")
 _APPENDIX = re.compile(r"^Appendix ([A-Z]):\s*(.*)$", re.I)
 _DEFINITION = re.compile(r"^\*?\s*([A-Za-z]+) \(([^)]+)\) is defined as", re.I)
+_LOG_DATE = re.compile(r"\b\d{2}\.\d{2}\.\d{2}\b")
+_TWO_DESCRIPTIONS = re.compile(r"\S.*[a-z0-9,] (?:Injection,|Unclassified|Prescription drug|Noc |Not otherwise)")
 _NAVIGATION = re.compile(
-    r"^\[.+\]\(#\)|^See \[?Important Reminder|^<!--.*-->$|^Coding Implications Revision Log$", re.I
+    r"^\[.+\]\(#\)|^See \[?Important[ _]Reminder|^<!--.*-->$|^(?:Coding[ _]Implications )?Revision Log$", re.I
 )
 
 
-def load_path(path: str | Path) -> PolicyDocument:
+REQUIRED_SECTIONS = {
+    "I": "an 'I. Initial Approval Criteria' section",
+    "II": "a 'II. Continued Therapy' section",
+    "log": "the revision-log table ('Reviews, Revisions, and Approvals')",
+}
+"""What a document must hold to be taken as a policy of the template (with its header)."""
+
+
+def load_path(path: str | Path, options: ReadOptions = DEFAULT_READ) -> PolicyDocument:
     """Read and parse one policy file."""
-    return parse_source(read_source(path))
+    return parse_source(read_source(path, options))
 
 
-def policy_id_of(path: str | Path) -> str:
+def policy_id_of(path: str | Path, options: ReadOptions = DEFAULT_READ) -> str:
     """A file's reference number, read from its header alone."""
-    return parse_header(ParseContext(read_source(path))).reference_number
+    return parse_header(ParseContext(read_source(path, options))).reference_number
 
 
-def load_text(name: str, text: str) -> PolicyDocument:
+def load_text(name: str, text: str, options: ReadOptions = DEFAULT_READ) -> PolicyDocument:
     """Parse policy text given in memory (``name`` stands for the file in errors)."""
-    return parse_source(source_from_bytes(name, text.encode("utf-8")))
+    return parse_source(source_from_bytes(name, text.encode("utf-8"), options))
 
 
 def parse_source(source: SourceText) -> PolicyDocument:
     ctx = ParseContext(source)
+    for line in source.lines if source.has_control_characters else ():
+        if control := CONTROL.search(line.raw):
+            ctx.doubt([line], "character", f"a character the template never uses: U+{ord(control.group(0)):04X}")
     header = parse_header(ctx)
     running_name = re.sub(r"\s*\(.*$", "", header.title)
     sections = split_sections(strip_page_headers(ctx, running_name))
     by_name = {section.name: section for section in sections}
-    if "I" not in by_name:
-        raise ctx.error(None, "an 'I. Initial Approval Criteria' section")
+    missing = [part for name, part in REQUIRED_SECTIONS.items() if name not in by_name]
+    if missing:
+        raise ctx.error(None, f"every part the template requires; missing {', '.join(missing)}")
     records: list[Record] = []
     revision_log: list[RevisionRow] = []
     for section in sections:
@@ -90,6 +107,9 @@ def parse_source(source: SourceText) -> PolicyDocument:
             by_name["I"].heading.number if by_name["I"].heading else None,
             "initial approval criteria (numbered items) under section I",
         )
+    if not revision_log:
+        heading = by_name["log"].heading
+        raise ctx.error(heading.number if heading else None, "at least one dated row in the revision-log table")
     return PolicyDocument(
         source.path,
         source.sha256,
@@ -127,14 +147,24 @@ def parse_header(ctx: ParseContext) -> Header:
         raise ctx.error(fields["reference number"].number, "a reference number such as CP.PHAR.359", reference)
     effective = _dated(ctx, fields, "effective date", parse_policy_date, title_line)
     last_review = _dated(ctx, fields, "last review date", parse_policy_month, title_line)
-    lob_text = fields["line of business"].text.split(":", 1)[1] if "line of business" in fields else ""
-    lobs = lines_of_business_in(lob_text) or LINES_OF_BUSINESS
+    lobs = _lines_of_business(ctx, fields.get("line of business"), title_line)
     drugs = tuple(
         Drug(match.group(1).strip(), tuple(b.strip() for b in re.split(r",| and ", match.group(2))))
         for part in re.split(r"(?<=\)),\s*", title)
         if (match := _DRUG.fullmatch(part.strip()))
     ) or (Drug(title, ()),)
     return Header(title, reference, drugs, effective, last_review, lobs)
+
+
+def _lines_of_business(ctx: ParseContext, line: Line | None, title_line: Line) -> tuple[str, ...]:
+    """The header's lines of business; where it states none (or words it does not know), the
+    doubt is recorded and nothing is defaulted."""
+    known, unknown = header_lines_of_business(strip_emphasis(line.text.split(":", 1)[1]) if line else "")
+    if not known:
+        ctx.doubt([line or title_line], "line of business", "no line of business stated: stored as unknown")
+    elif unknown:
+        ctx.doubt([line], "line of business", f"line of business words not recognised: {', '.join(unknown)}")
+    return known
 
 
 def _field(ctx: ParseContext, fields: dict[str, Line], name: str, expected: str, near: Line) -> str:
@@ -202,8 +232,18 @@ def parse_criteria_section(ctx: ParseContext, section: Section, lobs: tuple[str,
         records += durations
         for criterion in criteria:
             if isinstance(criterion, Criterion) and criterion.text:
-                records += cross_references(criterion.item_id, criterion.text, criterion.provenance)
+                records += _referrals(ctx, criterion.item_id, criterion.text, criterion.provenance)
     return records
+
+
+def _referrals(ctx: ParseContext, item_id: str, text: str, provenance: Provenance) -> list[CrossReference]:
+    """An item's cross-references; a policy it names for no line of business, other than a
+    continuity-of-care document, is doubted (its role and reach are not stated)."""
+    found = cross_references(item_id, text, provenance)
+    for ref in found:
+        if ref.line_of_business == ALL_LINES and ref.role != CONTINUITY_OF_CARE:
+            ctx.doubt_span(provenance.span, "cross reference", f"{ref.policy_ref} is named for no line of business")
+    return found
 
 
 def parse_noncovered(ctx: ParseContext, section: Section) -> list[Record]:
@@ -214,7 +254,7 @@ def parse_noncovered(ctx: ParseContext, section: Section) -> list[Record]:
         term, body = letter_match.groups() if letter_match else (str(n), text)
         provenance = ctx.provenance_of(paragraph)
         records.append(Statement("non_covered", n, body, term=term, raw_text=raw(paragraph), provenance=provenance))
-        records += cross_references(f"III.{term}", body, provenance)
+        records += _referrals(ctx, f"III.{term}", body, provenance)
     return records
 
 
@@ -293,11 +333,15 @@ def parse_references(ctx: ParseContext, section: Section) -> list[Record]:
         text = re.sub(r"^[-•]\s*|^\d+\.\s+", "", joined(paragraph))
         url = _URL.search(text)
         accessed = _ACCESSED.search(text)
-        citation = text[: url.start()].strip() if url else re.sub(r"\s*Accessed .*$", "", text)
+        citation = text[: url.start()].strip() if url else re.sub(r"\s*Accessed\s*[A-Z].*$", "", text)
         try:
             accessed_on = parse_long_date(accessed.group(1).replace(".", "")) if accessed else None
         except DateFormatError as error:
             raise ctx.error(paragraph[0].number, f"an accessed date as {error.expected}", error.found) from None
+        if url is None and re.search(r"https?:|www\.", text):
+            ctx.doubt(paragraph, "url", "a web address that was not read as the reference's URL")
+        if url and url.group(1).rstrip(".>").endswith("-"):
+            ctx.doubt(paragraph, "url", "a URL ending in a hyphen: it may be cut")
         records.append(
             Reference(
                 n,
@@ -320,6 +364,8 @@ def parse_coding(ctx: ParseContext, section: Section) -> list[Record]:
         header, rows = read_table(ctx, table_start, 2, continuation=False)
         system = re.sub(r"\s*Codes?$", "", header[0], flags=re.I).upper().replace("HCPSC", "HCPCS")
         for n, row in enumerate(rows, start=1):
+            if _TWO_DESCRIPTIONS.search(row.cells[1] or row.cells[0]):
+                ctx.doubt(row.lines, "code", "a code description that may hold two")
             code = row.cells[0] if re.fullmatch(r"[A-Z0-9]{4,7}(?:\.[0-9A-Z]+)?", row.cells[0]) else None
             records.append(
                 Code(system, code, row.cells[1] or row.cells[0], n, provenance=ctx.provenance(row.lines[0].number))
@@ -350,12 +396,31 @@ def parse_revision_log(ctx: ParseContext, section: Section) -> list[RevisionRow]
             pt_month = parse_policy_month(pt_text) if pt_text else None
         except DateFormatError as error:
             raise ctx.error(number, f"revision log dates as {error.expected}", error.found) from None
+        _check_log_row(ctx, row.lines, description, revised, pt_month)
         log.append(RevisionRow(n, plain(description), revised, pt_month, provenance=ctx.provenance(number)))
     return log
 
 
+def _check_log_row(ctx: ParseContext, lines: list[Line], description: str, revised: date, pt: Month | None) -> None:
+    """Doubt a row whose dates may belong to another: a date inside its text, or a P&T month
+    far from its Date (committees approve a revision within months of its writing)."""
+    if _LOG_DATE.search(description):
+        ctx.doubt(lines, "revision log", "a date inside the description: two rows may have run together")
+    if pt is not None and not -1 <= (pt.year - revised.year) * 12 + pt.month - revised.month <= 12:
+        ctx.doubt(
+            lines, "revision log", f"P&T month {pt} is far from the row's Date {revised}: dates may be misassigned"
+        )
+
+
 def parse_reminder(ctx: ParseContext, section: Section) -> list[Record]:
+    """The template's reminder is boilerplate; any other text there is kept and reported."""
+    reader = ReminderReader()
     for paragraph in paragraphs(section.lines):
+        foreign = reader.foreign(joined(paragraph))
+        if foreign:
+            ctx.doubt(paragraph, "after reminder", f"text where the template expects none: {foreign[0][:80]!r}")
+            ctx.claim(paragraph, PARSED)
+            continue
         kind = "copyright" if paragraph[0].text.startswith(("©", "(c)")) else "important reminder"
         ctx.claim(paragraph, BOILERPLATE, kind)
     return []

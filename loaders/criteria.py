@@ -14,7 +14,7 @@ from markdown_it.token import Token
 from kb.model import Criterion, Record, Statement
 from loaders.context import ParseContext
 from loaders.durations import parse_duration_line
-from loaders.logic import footnote_marker, logic_of
+from loaders.logic import LogicReading, footnote_markers, logic_of, split_note
 from loaders.markup import MARKDOWN, inline_text, plain, strip_emphasis
 from loaders.outline import Outline
 from loaders.sections import raw
@@ -22,8 +22,19 @@ from loaders.source import Line
 
 _INDICATION = re.compile(r"^\**\s*([A-Z])\.\s+(.+?)\s*\**$")
 _NUMBERED = re.compile(r"^(\d+)\.\s+(.*)$")
-_SUB = re.compile(r"^[-•]?\s*([a-z]{1,4})([.)])\s+(.*)$")
-_FOOTNOTE = re.compile(r"^\*+\s*\S")
+_SUB = re.compile(r"^[-•]?\s*([a-z]{1,4}|\d{1,2}(?=\)))([.)])\s+(.*)$")
+_FOOTNOTE = re.compile(r"^(?:\*+|†|‡)\s*\S")
+_HINT_NAMES_ITEMS = re.compile(
+    r"\((?:[a-z]|[ivx]{1,4}|\d)(?:,? (?:or|and) |, | ?[–-] ?)(?:[a-z]|[ivx]{1,4}|\d)\)\s*:?\s*\**$"
+)
+"""A label hint such as "(a or b):" ending an item: it announces sub-items."""
+_LABEL_AHEAD = re.compile(r"[.)] [A-Z]")
+_STRAY_LABEL = re.compile(r"(?:[,;:]|\bor|\band) (\d{1,2}|[a-z]|[ivx]{1,4})([.)]) (?=[A-Z])")
+"""A label inside an item's text ("..., 4. Member is ..."): a list that skipped a number."""
+_NOTE_INSIDE = re.compile(r"[*†‡]\s?[A-Z][a-z]")
+_DURATION_INSIDE = re.compile(r"approval duration", re.I)
+LONG_ITEM = 600
+"""Characters; the longest item of the corpus has about 400."""
 _DURATION = re.compile(r"^\**approval duration\**\s*:?\**\s*(.*)$", re.IGNORECASE)
 
 
@@ -70,10 +81,19 @@ def _collect_items(ctx: ParseContext, body: list[Line]) -> tuple[list[_Item], li
         depth = outline.depth(sub.group(1), sub.group(2)) if sub and items else None
         if numbered:
             outline.reset()
+            expected = sum(1 for item in items if item.depth == 0) + 1
+            if int(numbered.group(1)) != expected:
+                ctx.doubt([line], "label", f"item {numbered.group(1)}. where {expected}. was expected")
             items.append(_Item(0, numbered.group(1), numbered.group(2), [line]))
         elif depth is not None:
             items.append(_Item(depth, sub.group(1), sub.group(3), [line], sub.group(2)))  # type: ignore[union-attr]
         elif items:  # a paragraph split off its item, e.g. by a page break
+            if sub:
+                ctx.doubt(
+                    [line],
+                    "label",
+                    f"label {sub.group(1)}{sub.group(2)} out of sequence: read as text of the item before",
+                )
             items[-1].text += " " + text
             items[-1].lines.append(line)
         else:
@@ -88,7 +108,8 @@ def _markdown(items: list[_Item]) -> str:
     for item in items:
         columns = columns[: item.depth + 1]
         indent = columns[-1]
-        marker = f"{item.label}. " if item.depth == 0 else f"- {item.label}{item.delimiter} "
+        escaped = "\\" + item.delimiter if item.label.isdigit() else item.delimiter  # "1)" is no list marker here
+        marker = f"{item.label}. " if item.depth == 0 else f"- {item.label}{escaped} "
         rendered.append(" " * indent + marker + item.text)
         columns.append(indent + (len(marker) if item.depth == 0 else 2))
     return "\n".join(rendered) + "\n"
@@ -116,55 +137,81 @@ def parse_criteria(
 ) -> tuple[list[Record], list[Line]]:
     """The criteria set of one indication, and the lines after its list (footnotes, durations)."""
     set_id = f"{section}.{letter}"
-    logic, logic_text = logic_of(title)
-    records: list[Record] = [
-        Criterion(
-            set_id,
-            None,
-            ord(letter) - ord("A") + 1,
-            section,
-            letter,
-            f"{letter}.",
-            strip_emphasis(plain(title)),
-            logic,
-            logic_text,
-            raw_text=heading.raw,
-            provenance=ctx.provenance(heading.number),
-        )
-    ]
+    marker, title = footnote_markers(plain(title))
     ctx.claim([heading])
     items, rest = _collect_items(ctx, body)
     parsed = _tree(MARKDOWN.parse(_markdown(items)))
     if len(parsed) != len(items):
         raise ctx.error(items[0].lines[0].number if items else heading.number, "a well-formed criteria list")
+    nodes: list[tuple[str, str | None, str, str, str | None, list[Line], str]] = [
+        (set_id, None, f"{letter}.", strip_emphasis(title), marker, [heading], heading.raw)
+    ]
     path: list[str] = []
-    positions: dict[str, int] = {}
     for (depth, text), item in zip(parsed, items):
         path = path[:depth] + [item.label]
+        body_text = re.sub(rf"^{re.escape(item.label + item.delimiter)}\s+", "", text)
+        item_marker, body_text = footnote_markers(body_text)
         item_id = ".".join([set_id, *path])
         parent = ".".join([set_id, *path[:-1]])
+        nodes.append(
+            (item_id, parent, f"{item.label}{item.delimiter}", body_text, item_marker, item.lines, raw(item.lines))
+        )
+        ctx.claim(item.lines)
+    parents = {parent for _, parent, *_ in nodes}
+    for _, _, _, text, _, lines, _ in nodes:
+        _check_item_text(ctx, text, lines)
+    positions: dict[str | None, int] = {}
+    records: list[Record] = []
+    for item_id, parent, label, text, item_marker, lines, raw_text in nodes:
         positions[parent] = positions.get(parent, 0) + 1
-        body_text = re.sub(rf"^{re.escape(item.label + item.delimiter)}\s+", "", text)
-        marker, body_text = footnote_marker(body_text)
-        logic, logic_text = logic_of(body_text)
+        reading = _settled_logic(ctx, text, item_id in parents, lines)
         records.append(
             Criterion(
                 item_id,
                 parent,
-                positions[parent],
+                ord(letter) - ord("A") + 1 if parent is None else positions[parent],
                 section,
                 letter,
-                f"{item.label}{item.delimiter}",
-                body_text,
-                logic,
-                logic_text,
-                marker,
-                raw_text=raw(item.lines),
-                provenance=ctx.provenance_of(item.lines),
+                label,
+                text,
+                reading.logic,
+                reading.text,
+                item_marker,
+                raw_text=raw_text,
+                provenance=ctx.provenance_of(lines),
+                logic_count=reading.count,
             )
         )
-        ctx.claim(item.lines)
     return records, rest
+
+
+def _check_item_text(ctx: ParseContext, text: str, lines: list[Line]) -> None:
+    """Doubt an item whose text holds what belongs elsewhere: a label, a note, a duration."""
+    if _LABEL_AHEAD.search(text) and (stray := _STRAY_LABEL.search(text)):
+        ctx.doubt(
+            lines, "label", f"{stray.group(1)}{stray.group(2)} inside the text looks like a label out of sequence"
+        )
+    if _NOTE_INSIDE.search(text):
+        ctx.doubt(lines, "footnote", "a footnote's text may have run into the item")
+    if _DURATION_INSIDE.search(text):
+        ctx.doubt(lines, "duration", "an approval duration may have run into the item")
+    if len(text) > LONG_ITEM:
+        ctx.doubt(lines, "label", f"an item of {len(text)} characters: sub-items or notes may have run into it")
+
+
+def _settled_logic(ctx: ParseContext, text: str, has_children: bool, lines: list[Line]) -> LogicReading:
+    """An item's logic once its sub-items are known: a leaf has none (its words stay in its
+    text); a doubt is recorded where words and structure disagree."""
+    reading = logic_of(text)
+    if reading.doubt:
+        ctx.doubt(lines, "logic", reading.doubt)
+    if not has_children:
+        if text.rstrip(" :*").endswith(")") and _HINT_NAMES_ITEMS.search(text):
+            ctx.doubt(lines, "logic", "a logic hint names sub-items, but none were read under this item")
+        return LogicReading()
+    if reading.logic is None:
+        ctx.doubt(lines, "logic", "sub-items with no logic word: how they combine is not stated")
+    return reading
 
 
 def parse_tail(
@@ -187,12 +234,13 @@ def parse_tail(
             records += parse_duration_line(ctx, line, text, section, letter, lines_of_business)
             ctx.claim([line])
         elif _FOOTNOTE.match(text):
+            marker, note = split_note(text)
             records.append(
                 Statement(
                     "footnote",
                     0,
-                    strip_emphasis(text),
-                    term=f"{section}.{letter}*",
+                    note,
+                    term=f"{section}.{letter}{marker}",
                     raw_text=line.raw,
                     provenance=ctx.provenance(line.number),
                 )
@@ -202,12 +250,32 @@ def parse_tail(
 
 
 def bind_footnotes(records: list[Record]) -> list[Record]:
-    """Give each starred criterion the text of its indication's footnote."""
-    notes = {r.term: r.text for r in records if isinstance(r, Statement) and r.kind == "footnote"}
+    """Give each marked criterion the text of its indication's footnote with that marker: the
+    first such note printed after the item (one indication may print two "*" notes, each after
+    the items it concerns), else the last one before it."""
+    notes: dict[str, list[tuple[int, str]]] = {}
+    for r in records:
+        if isinstance(r, Statement) and r.kind == "footnote" and r.term and r.text:
+            notes.setdefault(r.term, []).append((_line(r), r.text))
     bound: list[Record] = []
     for record in records:
         if isinstance(record, Criterion) and record.footnote_marker:
-            note = notes.get(f"{record.section}.{record.indication}{record.footnote_marker}")
-            record = replace(record, footnote_text=note)
+            place = f"{record.section}.{record.indication}"
+            texts = [
+                _nearest(notes[place + marker], _line(record))
+                for marker in record.footnote_marker.split()
+                if place + marker in notes
+            ]
+            record = replace(record, footnote_text=" ".join(texts) or None)
         bound.append(record)
     return bound
+
+
+def _line(record: Record) -> int:
+    span = record.provenance.span
+    return span.last if span else 0
+
+
+def _nearest(notes: list[tuple[int, str]], line: int) -> str:
+    after = [text for at, text in notes if at >= line]
+    return after[0] if after else notes[-1][1]

@@ -34,9 +34,24 @@ def role_of(text: str) -> str:
     return other.group(1).lower() if other else "referral"
 
 
+_POLICY = re.compile(POLICY_REF)
+_CONTINUITY = re.compile(r"continuity of care|state[- ]specific addend", re.I)
+CONTINUITY_OF_CARE = "continuity of care"
+ALL_LINES = "all"
+"""The line of business of a reference the text names for none in particular."""
+
+
 def cross_references(item_id: str, text: str, provenance: Provenance) -> list[CrossReference]:
-    """Every (policy, line of business) pair the text names, with the role of the policy."""
+    """Every (policy, line of business) pair the text names, with the role of the policy; a
+    policy named for no line of business ("refer to state specific addendums for CC.PHARM.03A",
+    continuity of care) holds for all of them."""
+    named = _POLICY.findall(text)
+    if not named:
+        return []
     role = role_of(text)
-    return [
-        CrossReference(item_id, _LOB[lob.lower()], role, ref, provenance=provenance) for ref, lob in _PAIR.findall(text)
-    ]
+    pairs = _PAIR.findall(text)
+    found = [CrossReference(item_id, _LOB[lob.lower()], role, ref, provenance=provenance) for ref, lob in pairs]
+    paired = {ref for ref, _ in pairs}
+    alone = dict.fromkeys(ref for ref in named if ref not in paired)
+    alone_role = CONTINUITY_OF_CARE if _CONTINUITY.search(text) else role
+    return found + [CrossReference(item_id, ALL_LINES, alone_role, ref, provenance=provenance) for ref in alone]

@@ -36,7 +36,8 @@ HEADINGS: tuple[tuple[str, str], ...] = (
 """The template's section headings in the order they stand (each is looked for after the one before)."""
 
 HEADER_FIELDS = r"(?=\b(?:Reference Number|Effective Date|Last Review Date|Line of Business):)"
-NAVIGATION = "Coding Implications Revision Log"
+NAVIGATION = r"(?:Coding[ _]Implications )?Revision Log"
+"""The header's links, whatever the link text: "Coding Implications Revision Log", "Revision Log"."""
 APPENDIX_TITLES = (
     "Abbreviation/Acronym Key",
     "Therapeutic Alternatives",
@@ -55,21 +56,30 @@ def is_flattened(text: str) -> bool:
     return len(lines) <= 3 and max((len(line) for line in lines), default=0) > 2000
 
 
+_DATE_AHEAD = r"(?=\d{2}\. \d{2}\. \d{2}\b)"
+
+
 def repair_spacing(text: str) -> str:
-    """Undo "a space after every period" where it splits one token: references, dates, decimals,
-    abbreviations and URLs."""
+    """Undo "a space after every period" where it splits one token (references, dates, decimals,
+    abbreviations, URLs), the comma-space inside thousands ("30, 000") and the space a line
+    wrap left after a hyphen ("peer- reviewed")."""
     text = re.sub(r"\s+", " ", text).strip()
     text = re.sub(r"\b([A-Z]{3})\. ([A-Z]{2,5})\. ([A-Z]{2,6})\. ([A-Z0-9]{1,6})\b", r"\1.\2.\3.\4", text)
-    text = re.sub(r"\b([A-Z]{2,5})\. ([A-Z]{2,6})\. ([A-Z0-9]{1,6})\b", r"\1.\2.\3", text)
-    text = re.sub(r"\b(\d{2})\. (\d{2})\. (\d{2})\b", r"\1.\2.\3", text)
+    # A policy number whose sentence ends right before a log Date: "HIM. PA. 04. 07. 20. 21"
+    text = re.sub(rf"\b([A-Z]{{2,5}})\. ([A-Z]{{2,6}})\. (\d{{1,3}}[A-Z]?)\. {_DATE_AHEAD}", r"\1.\2.\3. ", text)
+    text = re.sub(r"\b([A-Z]{2,5})\. ([A-Z]{2,6})\. ([A-Z0-9]{1,6})\b(?!\. \d{2}\. \d{2}\b)", r"\1.\2.\3", text)
+    text = re.sub(r"(?<!\.)\b(\d{2})\. (\d{2})\. (\d{2})\b", r"\1.\2.\3", text)
+    text = re.sub(r"(?<![\d,.])(\d{1,2}|\d{3}(?=, 0)), (\d{3})(?![\d\-–(:])", r"\1,\2", text)
+    text = re.sub(r"(?<=[A-Za-z0-9])- (?=[a-z])(?!(?:to|or|and|nor|through)\b)", "-", text)
+    text = re.sub(r"(?<=[a-z]):(?=\d)", ": ", text)
     text = re.sub(r"(?<=\d)\. (?=\d+(?![\d.]))", ".", text)
     text = re.sub(r"\b([a-z])\. ([a-z])\.(?= ?,| )", r"\1.\2.", text)
     text = re.sub(r"\. ,", ".,", text)
     text = re.sub(r"\bwww\. (?=[a-z0-9])", "www.", text)
     text = re.sub(r"(?<=[A-Za-z])\. (?=(?:gov|com|org|net|edu)\b)", ".", text)
-    url = re.compile(r"((?:https?://|www\.)\S*?)\. (?=[a-z0-9/]{2,})")
+    url = re.compile(r"((?:https?://|www\.)\S*?)(?:(\.) (?=[a-z0-9/]{2,})|(-) (?=[A-Za-z0-9]))")
     while url.search(text):
-        text = url.sub(r"\1.", text)
+        text = url.sub(lambda m: m.group(1) + (m.group(2) or m.group(3)), text)
     return text
 
 
@@ -162,9 +172,8 @@ def _header(body: str, furniture: re.Pattern[str]) -> list[str]:
         if is_furniture:
             out += [piece, ""]
             continue
-        piece = piece.replace(f"{NAVIGATION} ", f"\n{NAVIGATION}\n").replace(
-            " See Important Reminder", "\nSee Important Reminder"
-        )
+        piece = re.sub(rf"\s({NAVIGATION})(?= See Important[ _]Reminder|$)", "\n\\1\n", piece)
+        piece = re.sub(r"\s(See Important[ _]Reminder)", "\n\\1", piece)
         piece = re.sub(rf"\s*{HEADER_FIELDS}", "\n", piece)
         out += [line.strip() for line in piece.split("\n")] + [""]
     return out
@@ -201,8 +210,8 @@ class _Labels:
         found: list[tuple[int, int, str]] = []
         for match in _LABEL.finditer(text):
             label, delimiter = match.group(1), match.group(2)
-            if label.isdigit():
-                if delimiter == "." and int(label) == self.number + 1:
+            if label.isdigit() and delimiter == ".":
+                if int(label) == self.number + 1:
                     self.number += 1
                     self.outline.reset()
                     found.append((match.start(), 0, f"{label}."))
@@ -218,7 +227,7 @@ class _Labels:
 
 
 _LABEL = re.compile(r"(?:(?<=[,:;.)*] )|(?<=\bor )|(?<=\band )|(?<=^))(\d{1,2}|[a-z]{1,5})([.)]) (?=\S)")
-_FOOTNOTE = re.compile(r"(?:(?<=\s)|^)(\*{1,2}(?: \*)?\s?[A-Z][^*]*?)(?=\s+(?:\d{1,2}|[a-z]{1,5})[.)] |\s+\*|$)")
+_FOOTNOTE = re.compile(r"(?:(?<=\s)|^)((?:\*{1,2}|†|‡)\s?[A-Z][^*†‡]*?)(?=\s+(?:\d{1,2}|[a-z]{1,5})[.)] |\s+[*†‡]|$)")
 
 
 def _items(text: str, labels: _Labels) -> list[str]:
@@ -323,16 +332,17 @@ def _dosing(body: str, furniture: re.Pattern[str]) -> list[str]:
 
 
 def _references(body: str, furniture: re.Pattern[str]) -> list[str]:
-    """The numbered references, one paragraph each: "N. " starts one only where N is the next number."""
+    """The references, one paragraph each: "N. " starts one only where N is the next number;
+    a bullet ("•") starts one in a list that is not numbered."""
     expected = 1
 
     def paragraphs(piece: str) -> list[str]:
         nonlocal expected
         cuts = [0]
-        for match in re.finditer(r"(?:(?<=\s)|^)(\d{1,2})\. (?=[A-Z])", piece):
-            if int(match.group(1)) == expected:
+        for match in re.finditer(r"(?:(?<=\s)|^)(?:(\d{1,2})\. (?=[^\d\s])|•\s*(?=\S))", piece):
+            if match.group(1) is None or int(match.group(1)) == expected:
                 cuts.append(match.start())
-                expected += 1
+                expected += match.group(1) is not None
         cuts.append(len(piece))
         return [line for a, b in zip(cuts, cuts[1:]) if piece[a:b].strip() for line in (piece[a:b].strip(), "")]
 
@@ -350,12 +360,18 @@ def _coding(text: str) -> list[str]:
 
 
 def _descriptions(rows: str) -> list[str]:
-    """Code descriptions run together: each starts at "Injection," or at a capital after a unit."""
+    """Code descriptions run together: a new one starts at a capitalised word ("Injection,",
+    "Unclassified", "Prescription", "Noc") that follows a lower-case word or a unit ("IU"),
+    outside brackets; an acronym such as "DME" never starts one."""
     cuts = [0]
-    for match in re.finditer(rf"\s+(?=Injection,)|\b{UNIT},?\s+(?=[A-Z])", rows):
-        cut = match.start() if match.group(0)[0].isspace() else match.end()
-        if cut > cuts[-1]:
-            cuts.append(cut)
+    depth = 0
+    for match in re.finditer(r"[()]|(?<=\S) (?=[A-Z][a-z]+\b)", rows):
+        if match.group(0) in "()":
+            depth += 1 if match.group(0) == "(" else -1
+            continue
+        previous = rows[: match.start()].rsplit(" ", 1)[-1]
+        if depth <= 0 and re.fullmatch(rf"[a-z0-9µ].*|{UNIT}", previous) and not previous.endswith(","):
+            cuts.append(match.start())
     cuts.append(len(rows))
     return [rows[a:b].strip() for a, b in zip(cuts, cuts[1:]) if rows[a:b].strip()]
 

@@ -17,6 +17,7 @@ from loaders.flattened import is_flattened, unflatten
 _LATEX = {r"\geq": "≥", r"\leq": "≤", r"\ge": "≥", r"\le": "≤", r"\times": "×", r"\pm": "±"}
 _LATEX_RE = re.compile("|".join(re.escape(k) for k in sorted(_LATEX, key=len, reverse=True)) + r"(?![A-Za-z])")
 _MATH_RE = re.compile(r"\$([^$\n]+)\$")
+_SPACES = re.compile(r" {2,}")
 _SPACED_SUPERSCRIPT = re.compile(r"(\w) ([²³])")
 
 
@@ -32,12 +33,16 @@ class Line:
 
 
 def normalise(text: str) -> str:
-    """The cleaned form of a piece of source text (one line or a cell)."""
-    text = _MATH_RE.sub(lambda m: m.group(1), text)
-    text = _LATEX_RE.sub(lambda m: _LATEX[m.group(0)], text)
+    """The cleaned form of a piece of source text (one line or a cell). Each repair runs only
+    where its character occurs: most lines need none."""
+    if "$" in text:
+        text = _MATH_RE.sub(lambda m: m.group(1), text)
+    if "\\" in text:
+        text = _LATEX_RE.sub(lambda m: _LATEX[m.group(0)], text)
     text = text.replace("\u00a0", " ")
-    text = _SPACED_SUPERSCRIPT.sub(r"\1\2", text)
-    return re.sub(r" {2,}", " ", text).rstrip()
+    if "²" in text or "³" in text:
+        text = _SPACED_SUPERSCRIPT.sub(r"\1\2", text)
+    return _SPACES.sub(" ", text).rstrip() if "  " in text else text.rstrip()
 
 
 @dataclass(frozen=True)
@@ -54,6 +59,7 @@ class SourceText:
     lines: tuple[Line, ...]
     form: str = "lines"
     reading: str = ""
+    has_control_characters: bool = False
 
 
 def decode(path: str, data: bytes) -> str:
@@ -66,7 +72,22 @@ def decode(path: str, data: bytes) -> str:
         raise SourceError(path, line, "UTF-8 text", found=f"bytes {bad!r}") from None
 
 
-def read_source(path: str | Path) -> SourceText:
+@dataclass(frozen=True)
+class ReadOptions:
+    """Limits on what a file may hold: its size, and whether control characters (NUL ...)
+    refuse it or are loaded with each one flagged as suspect."""
+
+    max_bytes: int = 2_000_000
+    allow_control_characters: bool = False
+
+
+DEFAULT_READ = ReadOptions()
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+"""Characters the template never uses (TAB, LF and CR aside)."""
+_CONTROL_BYTES = bytes(range(0, 9)) + b"\x0b\x0c" + bytes(range(14, 32)) + b"\x7f"
+
+
+def read_source(path: str | Path, options: ReadOptions = DEFAULT_READ) -> SourceText:
     """Read and decode one policy file; any reason it cannot be read is a SourceError."""
     name = str(path)
     target = Path(path)
@@ -74,14 +95,32 @@ def read_source(path: str | Path) -> SourceText:
         raise SourceError(name, None, "an existing policy text file", found="no such file")
     if target.is_dir():
         raise SourceError(name, None, "a policy text file", found="a directory")
-    data = target.read_bytes()
-    return source_from_bytes(name, data)
+    size = target.stat().st_size
+    if size > options.max_bytes:
+        raise SourceError(
+            name,
+            None,
+            f"a policy text of at most {options.max_bytes:,} bytes (a larger limit can be set with --max-bytes)",
+            found=f"{size:,} bytes",
+        )
+    return source_from_bytes(name, target.read_bytes(), options)
 
 
-def source_from_bytes(name: str, data: bytes) -> SourceText:
+def source_from_bytes(name: str, data: bytes, options: ReadOptions = DEFAULT_READ) -> SourceText:
     text = decode(name, data)
     if not text.strip():
         raise SourceError(name, None, "a policy text", found="an empty file")
+    has_control = len(data.translate(None, _CONTROL_BYTES)) != len(data)  # a fast scan: most files have none
+    control = CONTROL.search(text) if has_control else None
+    if control and not options.allow_control_characters:
+        line = text.count("\n", 0, control.start()) + 1
+        raise SourceError(
+            name,
+            line,
+            "text without control characters (load it anyway, each flagged as suspect, with "
+            "--allow-control-characters)",
+            found=f"U+{ord(control.group(0)):04X} at column {control.start() - text.rfind(chr(10), 0, control.start())}",
+        )
     form, reading = ("flattened", unflatten(text)) if is_flattened(text) else ("lines", text)
     lines = tuple(Line(number, raw, normalise(raw)) for number, raw in enumerate(reading.splitlines(), start=1))
-    return SourceText(name, hashlib.sha256(data).hexdigest(), text, lines, form, reading)
+    return SourceText(name, hashlib.sha256(data).hexdigest(), text, lines, form, reading, control is not None)

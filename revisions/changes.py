@@ -238,16 +238,41 @@ def _insert(state: PolicyState, changeset: ChangeSet, op: Operation, provenance:
     state.records[kind.KIND][record.key] = record
 
 
-_LABELS = (
-    lambda n: chr(ord("A") + n - 1) + ".",
-    lambda n: f"{n}.",
-    lambda n: chr(ord("a") + n - 1) + ".",
-    lambda n: ("i", "ii", "iii", "iv", "v", "vi", "vii", "viii", "ix", "x")[n - 1] + ".",
-)
+_ROMAN = ("i", "ii", "iii", "iv", "v", "vi", "vii", "viii", "ix", "x", "xi", "xii", "xiii", "xiv", "xv")
+_STYLES = {
+    "upper": lambda n: chr(ord("A") + n - 1),
+    "number": str,
+    "letter": lambda n: chr(ord("a") + n - 1),
+    "roman": lambda n: _ROMAN[n - 1] if n <= len(_ROMAN) else str(n),
+}
+_DEPTH_STYLES = ("upper", "number", "letter", "roman")
+"""How a version numbers a level when its own labels do not say: A., 1., a., i., then i. again."""
+
+
+def _style(labels: list[str], depth: int) -> tuple[str, str]:
+    """The numbering style and delimiter siblings' own labels use ("a)" -> letter, ")").
+
+    A lone "i." or "v." could be a letter or a roman numeral: the other labels, else the
+    level's default, decide."""
+    default = _DEPTH_STYLES[min(depth, len(_DEPTH_STYLES) - 1)]
+    bodies = [label.rstrip(".)") for label in labels if label]
+    if not bodies:
+        return default, "."
+    delimiter = ")" if labels[[bool(x) for x in labels].index(True)].endswith(")") else "."
+    if all(b.isdigit() for b in bodies):
+        return "number", delimiter
+    if all(b.isupper() for b in bodies):
+        return "upper", delimiter
+    if any(len(b) > 1 for b in bodies) and all(b in _ROMAN for b in bodies):
+        return "roman", delimiter
+    if any(b not in _ROMAN for b in bodies):
+        return "letter", delimiter
+    return ("roman" if default == "roman" else "letter"), delimiter
 
 
 def renumber(state: PolicyState) -> None:
-    """Positions 1..n under each parent and labels by depth (A., 1., a., i.), as a version prints them."""
+    """Positions 1..n under each parent and labels in the style the siblings print (A., 1., a.,
+    i., a), 1) ...; by depth for items that carry no label yet), as a version prints them."""
     criteria = state.criteria()
     by_parent: dict[str | None, list[Criterion]] = {}
     for criterion in criteria.values():
@@ -256,11 +281,12 @@ def renumber(state: PolicyState) -> None:
     def walk(parent: str | None, depth: int) -> None:
         siblings = sorted(by_parent.get(parent, []), key=lambda c: (c.section, c.position))
         counters: dict[str, int] = {}
+        style, delimiter = _style([c.label for c in siblings], depth)
         for criterion in siblings:
             scope = criterion.section if parent is None else ""
             counters[scope] = counters.get(scope, 0) + 1
             n = counters[scope]
-            label = _LABELS[min(depth, len(_LABELS) - 1)](n)
+            label = _STYLES[style](n) + delimiter
             if criterion.position != n or criterion.label != label:
                 criteria[criterion.item_id] = replace(criterion, position=n, label=label)
             walk(criterion.item_id, depth + 1)

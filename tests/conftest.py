@@ -15,6 +15,19 @@ from revisions.timeline import Timeline, build_timeline
 FIXTURES = Path(__file__).parent / "fixtures"
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
 BUNDLED = bundled_policy_paths()[0]
+KEY_SCORES: list = []
+"""Answer-key scores of this run (tests/test_answer_keys.py), printed in the summary."""
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if KEY_SCORES:
+        terminalreporter.section("answer keys: fields right / fields")
+        for result in sorted(KEY_SCORES, key=lambda r: r.policy):
+            terminalreporter.write_line(str(result))
+        right, total = sum(r.right for r in KEY_SCORES), sum(r.fields for r in KEY_SCORES)
+        terminalreporter.write_line(f"all: {right}/{total} ({right / total:.1%})")
+
+
 CHANGES = Path(__file__).resolve().parents[1] / "kb" / "data" / "changes" / "CP.PHAR.359"
 
 

@@ -145,12 +145,16 @@ def test_cp_phar_427_has_no_coding_section():
     assert "Coding Implications Codes referenced" not in document.reading
 
 
-def test_cp_phar_524_duration_variants_have_no_single_length():
-    durations = _durations(_load("CP.PHAR.524"))
-    variant = durations[("I", "A", "Commercial")]
-    assert variant.text == "6 weeks (if within cross-titration period with Soliris), or 6 months"
-    assert (variant.months, variant.weeks) == (None, None)
-    assert durations[("II", "A", "Commercial")].months == 12
+def test_cp_phar_524_duration_variants_are_one_row_per_condition():
+    # "Approval duration: 6 weeks (if within cross-titration period with Soliris), or 6 months"
+    document = _load("CP.PHAR.524")
+    variants = {
+        (d.condition, d.weeks, d.months)
+        for d in document.of_kind(Duration)
+        if (d.section, d.indication, d.line_of_business) == ("I", "A", "Commercial")
+    }
+    assert variants == {("if within cross-titration period with Soliris", 6, None), ("otherwise", None, 6)}
+    assert _durations(_load("CP.PHAR.524"))[("II", "A", "Commercial")].months == 12
 
 
 def test_him_pa_sp66_is_marketplace_only():

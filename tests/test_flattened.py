@@ -68,3 +68,28 @@ def test_stripped_codes_and_numbered_references(both):
     ]
     references = flattened.of_kind(Reference)
     assert len(references) == 4 and references[0].url == "https://besponsa.pfizerpro.com"
+
+
+def test_a_log_row_ending_in_a_policy_number_keeps_its_date():
+    # "... references to HIM.PHAR.21 revised to HIM.PA.154." flattened reads "HIM. PA. 154. 06. 28. 21 11. 21"
+    flat = flatten_like_the_corpus(BUNDLED.read_text(encoding="utf-8"))
+    flat = flat.replace(
+        "revised to HIM. PA. 154; references reviewed and updated. 06. 28. 21", "revised to HIM. PA. 154. 06. 28. 21"
+    )
+    assert "HIM. PA. 154. 06. 28. 21 11. 21" in flat
+    document = load_text("CP.PHAR.359-flattened.txt", flat)
+    first = document.revision_log[0]
+    assert (first.date.isoformat(), first.pt_month.isoformat()) == ("2021-06-28", "2021-11")
+    assert first.description.endswith("revised to HIM.PA.154.")
+
+
+def test_bulleted_references_come_apart():
+    flat = flatten_like_the_corpus(BUNDLED.read_text(encoding="utf-8"))
+    flat = re.sub(r"(?<= )([1-4])\. (?=(?:Besponsa|National))", "• ", flat)
+    references = load_text("CP.PHAR.359-flattened.txt", flat).of_kind(Reference)
+    assert [r.url for r in references] == [
+        "https://besponsa.pfizerpro.com",
+        "http://www.nccn.org/professionals/drug_compendium",
+        "https://www.nccn.org/professionals/physician_gls/pdf/all.pdf",
+        "https://www.nccn.org/professionals/physician_gls/pdf/ped_all.pdf",
+    ]
