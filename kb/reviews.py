@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 ANNUAL_REVIEW = re.compile(r"^\s*([1-4])Q\s*(\d{4})\s+annual\s+review\s*$", re.IGNORECASE)
 
@@ -29,8 +29,10 @@ class NextReview:
         return self.quarter is not None
 
 
-def _quarter_end(year: int, quarter: int) -> date:
-    return date(year + 1, 1, 1) if quarter == 4 else date(year, quarter * 3 + 1, 1)
+def quarter_bounds(year: int, quarter: int) -> tuple[date, date]:
+    """The first and the last day of a calendar quarter (1..4)."""
+    after = date(year + 1, 1, 1) if quarter == 4 else date(year, quarter * 3 + 1, 1)
+    return date(year, quarter * 3 - 2, 1), after - timedelta(days=1)
 
 
 def next_review(labels: Iterable[str], today: date) -> NextReview:
@@ -47,7 +49,7 @@ def next_review(labels: Iterable[str], today: date) -> NextReview:
         if run > 1
         else f"one year after the latest annual review, {quarter}Q {year} (the first in {quarter}Q)"
     )
-    passed = _quarter_end(year + 1, quarter) <= today
+    passed = quarter_bounds(year + 1, quarter)[1] < today
     if passed:
         basis += "; that quarter has passed: a document newer than the one loaded may exist"
     return NextReview(f"{quarter}Q {year + 1}", basis, passed)

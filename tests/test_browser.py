@@ -202,6 +202,18 @@ def test_policy_page_reads_as_the_policy(served, page):
     shot(page, "coverage-CP.PHAR.310")
 
 
+def test_coverage_shows_suspect_passages_with_their_reason(served, page):
+    """CP.PHAR.180's continued-therapy item 7 lists a. and b. under "does not exceed the following:" with no
+    logic word: read, but doubted."""
+    page.goto(served + "/-/kb/policy?policy=CP.PHAR.180&as_of=2025-06-01")
+    page.click("nav.kb-links >> text=Document coverage")
+    page.wait_for_selector("table.kb-suspect")
+    suspect = page.inner_text("table.kb-suspect")
+    assert "If request is for a dose increase, new dose does not exceed the following:" in suspect
+    assert "suspect" in page.inner_text(".kb-figures")
+    shot(page, "coverage-CP.PHAR.180-suspect")
+
+
 def test_criteria_in_force_read_as_the_policy(served, page):
     page.goto(served + "/kb/criteria_in_force?policy=CP.PHAR.359")
     assert "Enter a date in the as_of field" in page.inner_text(".kb-problems")

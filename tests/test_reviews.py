@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from kb.reviews import next_review
+from kb.reviews import next_review, quarter_bounds
 
 TODAY = date(2026, 11, 28)
 
@@ -53,3 +53,8 @@ def test_no_annual_review_is_unknown():
         and found.quarter is None
         and found.basis.startswith("unknown: the revision log has no annual-review row")
     )
+
+
+def test_quarter_bounds():
+    assert quarter_bounds(2026, 4) == (date(2026, 10, 1), date(2026, 12, 31))
+    assert quarter_bounds(2024, 1) == (date(2024, 1, 1), date(2024, 3, 31))

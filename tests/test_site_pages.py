@@ -77,6 +77,12 @@ def test_policy_page_before_coverage_says_why(site):
     assert ">V2021, the first version, as it read</a>" in page
 
 
+def test_an_unknown_policy_gets_a_suggestion_on_every_page(site):
+    for path in ("/-/kb/policy?as_of=2024-08-01&", "/-/kb/diff?from=V2024-05&to=V2025-11&", "/-/kb/coverage?"):
+        response = get(site, f"{path}policy=cp.phar.359")
+        assert response.status_code == 400 and "Did you mean CP.PHAR.359?" in html.unescape(response.text), path
+
+
 def test_diff_page_has_its_neighbours_and_takes_labels(site):
     page = text(site, f"/-/kb/diff?policy={POLICY}&from=V2024-05&to=V2025-11")
     assert "option I.A.5.b replaced (Age ≥ 15 years -> age ≥ 18 years)" in page

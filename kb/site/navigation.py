@@ -7,6 +7,8 @@ from datetime import date, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
+from kb.reviews import quarter_bounds
+
 Link = tuple[str, str]
 
 
@@ -85,9 +87,7 @@ def diff_links(database: str, policy: str, versions: list[dict[str, Any]], days:
 
 def quarter(day: date) -> tuple[date, date]:
     """The first and last day of the calendar quarter holding ``day``."""
-    start = date(day.year, 3 * ((day.month - 1) // 3) + 1, 1)
-    end = date(start.year + (start.month == 10), (start.month + 2) % 12 + 1, 1) - timedelta(days=1)
-    return start, end
+    return quarter_bounds(day.year, (day.month - 1) // 3 + 1)
 
 
 def recent_spans(database: str, today: date) -> list[Link]:

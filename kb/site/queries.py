@@ -83,8 +83,9 @@ ORDER BY t.sort_key"""
 
 def durations_sql() -> str:
     return f"""WITH {ASKED}
-SELECT {_sections("section")} AS section, indication, line_of_business, coalesce(text, '[unknown]') AS duration,
-  months, weeks, rule, cycle_cap, reauthorization_permitted, source, revision, confidence, first_line, valid_from, valid_to
+SELECT {_sections("section")} AS section, indication, line_of_business, condition, coalesce(text, '[unknown]') AS duration,
+  months, weeks, days, rule, cycle_cap, reauthorization_permitted, source, revision, confidence, first_line, valid_from,
+  valid_to
 FROM ({in_force("duration")}) ORDER BY section, indication, line_of_business"""
 
 
@@ -122,19 +123,22 @@ def _unknown_reason(row: str, when: str) -> str:
     )
 
 
-def changes_sql() -> str:
-    """One row per event after ``:from`` and on or before ``:to`` (dates or version labels)."""
+PROVENANCE = "source || coalesce(' ' || revision, '') || coalesce(' (' || confidence || ' confidence)', '')"
+"""What a row rests on, in one line: "log 2024-07-11 (medium confidence)", "document"."""
+SPAN = "BETWEEN date(asked.lo, '+1 day') AND asked.hi"
+CONTIGUOUS = "l.prev_to IS l.valid_from"
+
+
+def _boundaries() -> str:
+    """CTEs: every record row with its neighbours (same record, touching windows), then the rows
+    starting and ending in the span; a row that only changed provenance starts nothing."""
     records = "\n  UNION ALL ".join(
         f"SELECT '{table}' AS kind, record_key, {anchor} AS anchor, {label} AS label,"
-        f" coalesce({text}, '[unknown]') AS text, valid_from, valid_to,"
-        " source || coalesce(' ' || revision, '') || coalesce(' (' || confidence || ' confidence)', '') AS source,"
+        f" coalesce({text}, '[unknown]') AS text, valid_from, valid_to, {PROVENANCE} AS source,"
         f" source = 'unknown' AS unknown FROM {table} WHERE policy_id = :policy AND superseded_at IS NULL"
         for table, (anchor, label, text) in CHANGE_RECORDS.items()
     )
-    span = "BETWEEN date(asked.lo, '+1 day') AND asked.hi"
-    contiguous = "l.prev_to IS l.valid_from"
-    return f"""WITH asked AS (SELECT {day("from")} AS lo, {day("to")} AS hi),
-records AS (
+    return f"""records AS (
   {records}
 ),
 linked AS (
@@ -143,33 +147,36 @@ linked AS (
   FROM records WINDOW w AS (PARTITION BY kind, record_key ORDER BY valid_from)
 ),
 unknowns AS (
-  SELECT kind, scope, reason, valid_from, valid_to,
-    source || coalesce(' ' || revision, '') || coalesce(' (' || confidence || ' confidence)', '') AS source
+  SELECT kind, scope, reason, valid_from, valid_to, {PROVENANCE} AS source
   FROM unknown WHERE policy_id = :policy AND superseded_at IS NULL
 ),
 first AS (SELECT min(valid_from) AS day FROM version WHERE policy_id = :policy AND superseded_at IS NULL),
 starts AS (
   SELECT l.*, {_unknown_reason("l", "date(l.valid_from, '-1 day')")} AS unknown_before,
     l.valid_from = (SELECT day FROM first) AS first_known
-  FROM linked l, asked WHERE l.valid_from {span}
-    AND NOT ({contiguous} AND l.prev_text IS l.text AND l.prev_label IS l.label AND l.prev_unknown IS l.unknown)
+  FROM linked l, asked WHERE l.valid_from {SPAN}
+    AND NOT ({CONTIGUOUS} AND l.prev_text IS l.text AND l.prev_label IS l.label AND l.prev_unknown IS l.unknown)
 ),
 ends AS (
   SELECT l.*, {_unknown_reason("l", "l.valid_to")} AS unknown_after
-  FROM linked l, asked WHERE l.valid_to {span} AND l.next_from IS NOT l.valid_to
-),
-events AS (
+  FROM linked l, asked WHERE l.valid_to {SPAN} AND l.next_from IS NOT l.valid_to
+)"""
+
+
+def _events() -> str:
+    """The events CTE: one row per start, end, and unknown beginning or ending in the span."""
+    return f"""events AS (
   SELECT l.valid_from AS day, CASE
-      WHEN {contiguous} AND l.prev_unknown AND NOT l.unknown THEN 'became known'
+      WHEN {CONTIGUOUS} AND l.prev_unknown AND NOT l.unknown THEN 'became known'
       WHEN l.unknown THEN 'became unknown'
-      WHEN {contiguous} AND l.prev_text IS l.text THEN 'renumbered'
-      WHEN {contiguous} THEN 'changed'
+      WHEN {CONTIGUOUS} AND l.prev_text IS l.text THEN 'renumbered'
+      WHEN {CONTIGUOUS} THEN 'changed'
       WHEN l.first_known OR l.unknown_before IS NOT NULL THEN 'became known'
       ELSE 'came into force' END AS event,
     l.kind, l.record_key, l.label, l.text,
-    CASE WHEN {contiguous} THEN l.prev_label || ' ' || l.prev_text END AS before, l.source,
-    CASE WHEN {contiguous} AND l.prev_unknown AND NOT l.unknown THEN 'cannot be compared: the earlier text is unknown'
-      WHEN {contiguous} THEN NULL
+    CASE WHEN {CONTIGUOUS} THEN l.prev_label || ' ' || l.prev_text END AS before, l.source,
+    CASE WHEN {CONTIGUOUS} AND l.prev_unknown AND NOT l.unknown THEN 'cannot be compared: the earlier text is unknown'
+      WHEN {CONTIGUOUS} THEN NULL
       WHEN l.first_known THEN 'cannot be compared: the knowledge base holds nothing of the policy before this date'
       WHEN l.unknown_before IS NOT NULL THEN 'cannot be compared: ' || l.unknown_before END AS note
   FROM starts l
@@ -181,14 +188,21 @@ events AS (
   FROM ends l
   UNION ALL
   SELECT u.valid_from, 'became unknown', u.kind, u.kind || ':' || u.scope, u.scope, u.reason, NULL, u.source, NULL
-  FROM unknowns u, asked WHERE u.valid_from {span}
+  FROM unknowns u, asked WHERE u.valid_from {SPAN}
     AND NOT EXISTS (SELECT 1 FROM unknowns p WHERE p.kind = u.kind AND p.scope = u.scope AND p.valid_to = u.valid_from)
   UNION ALL
   SELECT u.valid_to, CASE WHEN EXISTS (SELECT 1 FROM unknowns n WHERE n.kind = u.kind AND n.scope = u.scope
       AND n.valid_from = u.valid_to) THEN 'still unknown' ELSE 'stopped being unknown' END,
     u.kind, u.kind || ':' || u.scope, u.scope, u.reason, NULL, u.source, NULL
-  FROM unknowns u, asked WHERE u.valid_to {span}
-)
+  FROM unknowns u, asked WHERE u.valid_to {SPAN}
+)"""
+
+
+def changes_sql() -> str:
+    """One row per event after ``:from`` and on or before ``:to`` (dates or version labels)."""
+    return f"""WITH asked AS (SELECT {day("from")} AS lo, {day("to")} AS hi),
+{_boundaries()},
+{_events()}
 SELECT day AS date, event, kind, record_key AS item, label, text, before, note, source,
   '/-/kb/diff?policy=' || :policy || '&from=' || date(day, '-1 day') || '&to=' || day AS diff
 FROM events, asked
