@@ -13,6 +13,8 @@ from xml.etree import ElementTree
 import pytest
 from datasette.app import Datasette
 
+from kb.api import KnowledgeBase, bundled_policy_paths
+
 METADATA = json.loads((Path(__file__).resolve().parents[1] / "datasette_metadata.json").read_text(encoding="utf-8"))
 POLICY = "CP.PHAR.359"
 ATOM = "{http://www.w3.org/2005/Atom}"
@@ -173,3 +175,27 @@ def test_a_bad_request_is_no_500(site, path, status, message):
 def test_nothing_is_written_and_a_post_is_refused(site, path):
     response = asyncio.run(site.client.post(path, data={"policy": POLICY}))
     assert response.status_code == 405 and "This site is read-only" in response.text
+
+
+def test_policy_text_is_escaped_on_every_page(tmp_path_factory):
+    """Policy text is third-party input: a script or an event handler in it never comes out as markup."""
+    folder = tmp_path_factory.mktemp("hostile")
+    text = bundled_policy_paths()[0].read_text(encoding="utf-8")
+    text = text.replace("Diagnosis of B-cell ALL;", "Diagnosis of <img src=x onerror=alert(1)> ALL;")
+    text = text.replace("Besponsa[™]", "Besponsa<script>alert(2)</script>")
+    (folder / "CP.PHAR.359_hostile.txt").write_text(text, encoding="utf-8")
+    with KnowledgeBase(folder / "kb.sqlite") as kb:
+        kb.load([folder / "CP.PHAR.359_hostile.txt"])
+    hostile = Datasette(immutables=[str(folder / "kb.sqlite")], metadata=METADATA)
+    for path in (
+        f"/-/kb/policy?policy={POLICY}&as_of=2025-12-01",
+        f"/-/kb/diff?policy={POLICY}&from=2021-12-01&to=2025-12-01",
+        f"/kb/criteria_in_force?policy={POLICY}&as_of=2025-12-01",
+        f"/kb/changes_between?policy={POLICY}&from=2020-01-01&to=2026-01-01",
+        "/kb/passage?_search=diagnosis",
+        "/kb/passage?_search=CD22",
+        "/kb/criteria_in_force?policy=<script>alert(3)</script>&as_of=2025-12-01",
+    ):
+        page = get(hostile, path).text
+        assert "<img src=x" not in page and "<script>alert" not in page, path
+        assert "&lt;img src=x" in page or "&lt;script&gt;alert" in page, path
