@@ -212,6 +212,9 @@ def test_coverage_shows_suspect_passages_with_their_reason(served, page):
     assert "If request is for a dose increase, new dose does not exceed the following:" in suspect
     assert "suspect" in page.inner_text(".kb-figures")
     shot(page, "coverage-CP.PHAR.180-suspect")
+    page.goto(served + "/kb/suspect_passages")
+    listed = page.inner_text("table.rows-and-columns")
+    assert "CP.PHAR.180" in listed and "If request is for a dose increase, new dose does not exceed the following:" in listed
 
 
 def test_criteria_in_force_read_as_the_policy(served, page):

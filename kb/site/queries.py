@@ -255,6 +255,11 @@ UNPARSED_SQL = """SELECT d.policy_id, d.path, b.first_line, b.last_line, b.kind,
 FROM coverage_block b JOIN source_document d ON d.sha256 = b.document_sha256
 WHERE b.status = 'unparsed' ORDER BY d.policy_id, b.first_line"""
 
+SUSPECT_SQL = """SELECT d.policy_id, d.path, b.first_line, b.last_line, b.kind, b.reason, b.text,
+  '/-/kb/coverage?policy=' || d.policy_id AS coverage
+FROM coverage_block b JOIN source_document d ON d.sha256 = b.document_sha256
+WHERE b.status = 'suspect' ORDER BY d.policy_id, b.first_line"""
+
 
 QUERIES: dict[str, tuple[str, str, str]] = {
     "criteria_in_force": (
@@ -310,6 +315,12 @@ QUERIES: dict[str, tuple[str, str, str]] = {
         "Unparsed passages of each loaded document",
         "Text of a document that no parser understood: kept and listed, never dropped.",
         UNPARSED_SQL,
+    ),
+    "suspect_passages": (
+        "Suspect passages of each loaded document",
+        "Text a loader read but doubts (a logic hint with no logic read, a label out of sequence ...), with the "
+        "reason, across every loaded document; the coverage link shows the document's figures and passages.",
+        SUSPECT_SQL,
     ),
 }
 
