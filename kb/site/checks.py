@@ -141,8 +141,8 @@ def _span(kb: KnowledgeBase, checked: Checked, reversed_ok: bool) -> None:
         first = kb.versions(checked.policy)[0]["valid_from"]
         if start < first:
             checked.notes.append(
-                f"The knowledge base covers {checked.policy} from {first} only: what it holds on that date shows as "
-                "'became known' (nothing earlier is known to compare it with)."
+                f"The knowledge base covers {checked.policy} from {first} only: nothing before that date is known "
+                "to compare with."
             )
 
 

@@ -4,8 +4,8 @@ Datasette 0.65 answers 500 to a few bad requests (``_sort=bad``, ``_timelimit=ba
 ``_through=bad``) and to POSTs on tables and canned queries, and its default exception handler
 prints a ~200-line traceback for every error, a 404 included. Here a request other than GET or
 HEAD is refused with 405 before Datasette sees it (the site is read-only), and the errors a
-request causes (Datasette's 4xx, and the ``DatasetteError`` / ``ValueError`` its parameter
-parsing raises) are answered 4xx with the message and one log line. Anything else is left to
+request causes (Datasette's 4xx, and the ``DatasetteError`` / ``ValueError`` the parsing of
+its ``_`` parameters raises) are answered 4xx with the message and one log line. Anything else is left to
 Datasette: a real fault still answers 500, with its traceback.
 """
 
@@ -22,15 +22,19 @@ from datasette.views.base import DatasetteError
 READING = ("GET", "HEAD")
 
 
-def request_fault(exception: BaseException) -> tuple[int, str, str] | None:
-    """``(status, title, message)`` when the request caused the error; None for a fault of the site."""
+def request_fault(exception: BaseException, datasette_parameters: list[str]) -> tuple[int, str, str] | None:
+    """``(status, title, message)`` when the request caused the error; None for a fault of the site.
+
+    A ``ValueError`` counts as the request's only where it carries Datasette's own (``_``) parameters,
+    whose parsing raises it (``_timelimit=bad``, ``_through=bad``)."""
     if isinstance(exception, Base400):
         return exception.status, "", str(exception.args[0] if exception.args else exception)
     if isinstance(exception, DatasetteError):
         status = 400 if exception.status >= 500 else exception.status
         return status, exception.title or "", str(exception.message)
-    if isinstance(exception, ValueError):
-        return 400, "Bad request", f"a parameter could not be read: {exception}"
+    if isinstance(exception, ValueError) and datasette_parameters:
+        names = ", ".join(datasette_parameters)
+        return 400, "Bad request", f"a parameter could not be read ({names}): {exception}"
     return None
 
 
@@ -38,7 +42,7 @@ def request_fault(exception: BaseException) -> tuple[int, str, str] | None:
 def handle_exception(datasette: Any, request: Any, exception: BaseException) -> Any:
     """Answer a request's own error 4xx, without Datasette's traceback; leave real faults alone."""
     responses = yield
-    fault = request_fault(exception)
+    fault = request_fault(exception, [name for name in request.args if name.startswith("_")])
     if fault is None:
         return responses
     status, title, message = fault
