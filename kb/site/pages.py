@@ -21,7 +21,16 @@ from kb.reports import diff_html
 from kb.site.checks import Checked, check, parameters_of, request_args
 from kb.site.coverage import documents
 from kb.site.home import overview
-from kb.site.navigation import diff_links, diff_url, in_force, policy_links, recent_spans, url, version_links
+from kb.site.navigation import (
+    diff_links,
+    diff_url,
+    in_force,
+    policy_links,
+    policy_url,
+    recent_spans,
+    url,
+    version_links,
+)
 from kb.site.reading import layout
 
 
@@ -62,7 +71,7 @@ async def policy_page(datasette: Any, request: Any) -> Response:
                     *policy_links(database, checked.policy),
                     (
                         f"{versions[0]['label']}, the first version, as it read",
-                        reading_url(checked.policy, versions[0]["label"]),
+                        policy_url(checked.policy, versions[0]["label"]),
                     ),
                 ]
             )
@@ -71,10 +80,6 @@ async def policy_page(datasette: Any, request: Any) -> Response:
             context.update(answer=answer, view=layout(answer))
     context.update(problems=checked.problems, notes=checked.notes)
     return await _render(datasette, request, "kb_policy.html", context, 200 if checked.ok else 400)
-
-
-def reading_url(policy: str, as_of: str) -> str:
-    return url("/-/kb/policy", policy=policy, as_of=as_of)
 
 
 BODY = re.compile(r"<body[^>]*>(.*)</body>", re.DOTALL)
@@ -128,7 +133,7 @@ async def coverage_page(datasette: Any, request: Any) -> Response:
             current = kb.versions(checked.policy)[-1]["label"]
             context["links"] = [
                 *policy_links(database, checked.policy),
-                (f"{current} as it read", reading_url(checked.policy, current)),
+                (f"{current} as it read", policy_url(checked.policy, current)),
             ]
     context.update(problems=checked.problems, notes=checked.notes)
     return await _render(datasette, request, "kb_coverage.html", context, 200 if checked.ok else 400)
