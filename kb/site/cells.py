@@ -23,7 +23,7 @@ LOGIC_WORDS = re.compile(
 """The template's logic words: "(must meet all)", "one of the following (a or b)", a bare "(i or ii)"."""
 SYMBOLS = re.compile(r"\[([™®©])\]")
 """A trademark sign the text conversion bracketed ("Besponsa[™]"): shown as the sign itself."""
-SOURCE_COLOURS = {"log": "#fff6d6", "copy-11.23": "#e8f0fe", "unknown": "#fde2e2"}
+NOT_A_SOURCE = re.compile(r"[^a-z0-9]+")
 LINK_TEXT = {"diff": "diff", "as_read": "as it read", "diff_from_previous": "diff from previous"}
 
 
@@ -55,9 +55,12 @@ def marked(text: str) -> Markup:
 
 
 def source_kind(source: str | None) -> str | None:
-    """The source class of a provenance text ("log 2024-07-11 (...)" -> "log"); None for a document."""
-    kind = (source or "").split(" ")[0]
-    return kind if kind in SOURCE_COLOURS else None
+    """The CSS class of what a row rests on ("log 2024-07-11 (...)" -> "log", "copy-11.23" -> "copy-11-23");
+    None for text read from a document (any source but "document" is marked)."""
+    kind = (source or "").split(" ")[0].lower()
+    if kind in ("", "document"):
+        return None
+    return NOT_A_SOURCE.sub("-", kind).strip("-") or "other"
 
 
 def _criterion(row: Any, value: str) -> Markup:
