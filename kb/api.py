@@ -27,12 +27,13 @@ from kb.audit import Audit, HistoryAudit, audit_diff, audit_documents
 from kb.compiled import compile_rules
 from kb.dates import to_date, to_timestamp, utc_now
 from kb.diff import Diff, Skipped, diff_answers
-from kb.errors import KBError, NoChangeData, UnknownPolicy, UnknownVersion
+from kb.errors import KBError, MissingKnowledgeBase, NoChangeData, UnknownPolicy, UnknownVersion
 from kb.evaluate import SECTIONS, Decision, RuleSet, evaluate
 from kb.facts import Request, RequestError, fact_vocabulary
 from kb.model import PolicyDocument
 from kb.mutations import MutationReport, mutation_check
 from kb.predicates.coverage import coverage
+from kb.search import ensure_index, passages, store_passages
 from kb.staging import staged, writer_lock
 from kb.store import LoadReport, Plan, connect, store_policy, transaction
 from kb.windows import Cache, describe
@@ -91,6 +92,12 @@ def changesets_of(folder: Path, policy_id: str) -> list[ChangeSet]:
     return load_changesets(folder / policy_id) if (folder / policy_id).is_dir() else []
 
 
+def plan_with_passages(job: PolicyJob) -> tuple[Plan, list[dict[str, Any]]]:
+    """A policy's plan and its searchable passages (pure: runs in a worker process)."""
+    plan = plan_policy(job)
+    return plan, passages(plan.timeline.policy_id, plan.rows)
+
+
 def _parallel(function: Callable[[T], R], items: list[T], workers: int) -> Iterator[R]:
     """``map`` in ``workers`` processes, in order; in this process for a few items."""
     if workers <= 1 or len(items) < 32:
@@ -100,14 +107,23 @@ def _parallel(function: Callable[[T], R], items: list[T], workers: int) -> Itera
         yield from pool.map(function, items, chunksize=max(1, len(items) // (workers * 16)))
 
 
+def _store(connection: sqlite3.Connection, plan: Plan, found: list[dict[str, Any]], stamp: str) -> LoadReport:
+    """Write one policy's plan, and its passages when they changed (or were never indexed)."""
+    report = store_policy(connection, plan, stamp)
+    indexed = connection.execute("SELECT 1 FROM passage WHERE policy_id = ? LIMIT 1", (report.policy_id,))
+    if report.changed or indexed.fetchone() is None:
+        store_passages(connection, report.policy_id, found)
+    return report
+
+
 def _stored_texts(connection: sqlite3.Connection, policy_id: str) -> tuple[tuple[str, str, str], ...]:
     rows = connection.execute("SELECT sha256, path, text FROM source_document WHERE policy_id = ?", (policy_id,))
     return tuple((row["sha256"], row["path"], row["text"]) for row in rows)
 
 
 class KnowledgeBase:
-    """A knowledge base in one SQLite file (created on first load); a load waits up to ``wait``
-    seconds for another one to publish."""
+    """A knowledge base in one SQLite file: created by the first load, never by a read; a load
+    waits up to ``wait`` seconds for another one to publish."""
 
     def __init__(
         self,
@@ -133,7 +149,10 @@ class KnowledgeBase:
 
     @property
     def connection(self) -> sqlite3.Connection:
+        """The open knowledge base; a missing file is an error (only ``load`` creates one)."""
         if self._connection is None:
+            if not self.path.is_file():
+                raise MissingKnowledgeBase(str(self.path))
             self._connection = connect(self.path, self.read_only)
         return self._connection
 
@@ -187,8 +206,12 @@ class KnowledgeBase:
                     )
                     for policy_id, group in groups.items()
                 ]
+                ensure_index(connection)
                 with transaction(connection):
-                    reports = [store_policy(connection, plan, stamp) for plan in _parallel(plan_policy, jobs, workers)]
+                    reports = [
+                        _store(connection, plan, found, stamp)
+                        for plan, found in _parallel(plan_with_passages, jobs, workers)
+                    ]
             finally:
                 connection.close()
             if not any(report.changed for report in reports):

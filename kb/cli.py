@@ -19,7 +19,7 @@ import click
 from rich.progress import Progress
 
 from kb.api import BUNDLED_CHANGES, KnowledgeBase
-from kb.errors import KBError
+from kb.errors import KBError, MissingKnowledgeBase
 from kb.export import EXPORTS
 from kb.facts import fact_vocabulary
 from kb.render import answer_text, decision_text
@@ -466,16 +466,14 @@ METADATA = Path(__file__).resolve().parents[1] / "datasette_metadata.json"
 )
 @reports_errors
 def serve(db: str, host: str, port: int, metadata: Path) -> None:
-    """Publish the knowledge base with Datasette, read-only (builds it from the bundled policy if absent)."""
+    """Publish the knowledge base with Datasette, read-only (build it first with `kb load`)."""
     path = Path(db)
+    if not path.is_file():
+        raise MissingKnowledgeBase(db)
     check_database(path)
     read_object(metadata, "Datasette metadata (a JSON object)")
-    if not path.exists():
-        with KnowledgeBase(path) as kb:
-            for report in kb.load():
-                click.echo(f"{report.policy_id}: built {path} ({report.versions} versions)")
     metadata = site_metadata(metadata, path.stem)
-    click.echo(f"serving {path} read-only at http://{host}:{port}/{path.stem}", err=True)
+    click.echo(f"serving {path} read-only at http://{host}:{port}/", err=True)
     command = ["datasette", "serve", "-i", str(path), "--metadata", str(metadata), "--host", host, "--port", str(port)]
     os.execvp(sys.executable, [sys.executable, "-m", *command])
 

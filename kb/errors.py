@@ -91,3 +91,14 @@ class KnowledgeBaseBusy(KBError):
             f"{path} is being written by another load: {holder}; waited {waited:g} s. "
             "Try again when it has finished, or wait longer with --wait SECONDS."
         )
+
+
+class MissingKnowledgeBase(KBError):
+    """A read found no knowledge base file: nothing is created, the message says how to build one."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        super().__init__(
+            f"no knowledge base at {path} (nothing was created): build it with `kb load --db {path}` "
+            "followed by the policy files to load (none: the bundled CP.PHAR.359)"
+        )

@@ -55,6 +55,21 @@ class CoverageBlock(SQLModel, table=True):
     reason: str | None = Field(default=None, description="For a suspect passage: why the reading is doubted")
 
 
+class Passage(SQLModel, table=True):
+    """Searchable text (criteria, statements, references), one row per span of versions in which it
+    read the same; indexed with SQLite FTS5 (``passage_fts``) by ``kb/search.py`` at load time."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    policy_id: str = Field(index=True)
+    kind: str
+    place: str
+    text: str
+    valid_from: str
+    valid_to: str | None = None
+    versions: str
+    record_key: str
+
+
 class Known(SQLModel):
     """Knowledge time: when the knowledge base learnt a row, and when it stopped believing it."""
 

@@ -43,3 +43,21 @@ def test_errors_exit_non_zero(tmp_path):
     assert bad_date.exit_code == 1 and "YYYY-MM-DD" in bad_date.output
     unknown = runner.invoke(cli, ["asof", "CP.NOPE.1", "2024-01-01", "--db", db])
     assert unknown.exit_code == 1 and "no policy" in unknown.output
+
+
+def test_read_commands_and_serve_never_create_a_knowledge_base(tmp_path):
+    """A mistyped --db or the wrong folder is an error naming the path and the command that builds it."""
+    runner = CliRunner()
+    db = tmp_path / "typo.sqlite"
+    for command in (
+        ["policies"],
+        ["show", "CP.PHAR.359"],
+        ["versions", "CP.PHAR.359"],
+        ["asof", "CP.PHAR.359", "2024-08-01"],
+        ["diff", "CP.PHAR.359", "V2024-05", "V2025-11"],
+        ["serve"],
+    ):
+        result = runner.invoke(cli, [*command, "--db", str(db)])
+        assert result.exit_code == 1, command
+        assert f"no knowledge base at {db} (nothing was created): build it with `kb load --db {db}`" in result.output
+        assert "Traceback" not in result.output and not db.exists(), command

@@ -3,6 +3,8 @@ policy shows its script tags, event handlers and javascript: URLs as text, never
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from click.testing import CliRunner
 
@@ -53,6 +55,14 @@ def test_references_and_descriptions_are_shown_as_text(pages):
     text = scan(pages["export html 2025-12-01"])[1]
     assert f"javascript:alert('{MARK}-url')" in text and f"[click](javascript:alert('{MARK}-link'))" in text
     assert f"<img src=x onerror=alert('{MARK}-description')>" in text
+
+
+def test_a_hostile_parameter_is_echoed_as_text(hostile):
+    from datasette.app import Datasette
+
+    site = Datasette(immutables=[str(hostile.path)], metadata=site_metadata(METADATA))
+    page = asyncio.run(site.client.get("/kb/criteria_in_force?policy=<script>alert(3)</script>&as_of=2025-12-01"))
+    assert "<script>alert(3)" not in page.text and "&lt;script&gt;alert(3)" in page.text
 
 
 def test_the_cli_html_outputs(hostile, tmp_path):

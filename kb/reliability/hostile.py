@@ -143,6 +143,9 @@ def site_pages(database: Path, metadata: dict[str, Any]) -> dict[str, str]:
         urls += [
             f"/-/kb/policy?policy={POLICY}&as_of=2025-12-01",
             f"/-/kb/diff?policy={POLICY}&from=2019-06-01&to=2025-12-01",
+            f"/-/kb/coverage?policy={POLICY}",
+            f"/{name}/passage?_search=CD22",
+            f"/{name}/passage?_search=diagnosis",
         ]
         pages = {}
         for url in urls:

@@ -1,0 +1,31 @@
+"""Searchable passages: one per span of versions in which a text read the same, with those versions."""
+
+from __future__ import annotations
+
+from kb.search import passages
+from kb.store import timeline_rows
+
+
+def test_a_text_unchanged_across_versions_is_one_passage(timeline):
+    found = passages("CP.PHAR.359", timeline_rows(timeline))
+    prescriber = [
+        p for p in found if p["text"] == "Prescribed by or in consultation with an oncologist or hematologist;"
+    ]
+    # item 2 of every version since V2021 (CP.PHAR.359-history.md)
+    assert [(p["place"], p["valid_from"], p["valid_to"], p["versions"]) for p in prescriber] == [
+        ("I.A.2", "2021-11-01", None, "V2021, V2022, V2023, V2024-05, V2024-11, V2025-11")
+    ]
+
+
+def test_a_text_that_changed_is_one_passage_per_wording(timeline):
+    found = passages("CP.PHAR.359", timeline_rows(timeline))
+    ages = {p["text"]: (p["valid_from"], p["valid_to"]) for p in found if p["record_key"] == "I.A.5.ph-negative.age"}
+    # "age >= 65 years or substantial comorbidities" until RT4 (2024-05-13), then "age >= 15 years" until 4Q 2024
+    assert ages["Age ≥ 15 years;"] == ("2024-05-13", "2024-11-01")
+    assert [span for text, span in ages.items() if "65" in text] == [("2021-11-01", "2024-05-13")]
+
+
+def test_unknown_text_is_not_a_passage(timeline):
+    found = passages("CP.PHAR.359", timeline_rows(timeline))
+    assert not [p for p in found if p["place"].startswith("I.B") and p["valid_from"] == "2021-11-01"]
+    assert {p["kind"] for p in found} == {"criterion", "statement", "reference"}
