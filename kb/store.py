@@ -23,6 +23,7 @@ from kb import schema
 from kb.dates import Month
 from kb.model import CoverageBlock, Criterion, PolicyDocument
 from kb.predicates import criterion_columns
+from kb.predicates.reader import policy_products
 from kb.staging import check_database
 from revisions.timeline import Disagreement, Interval, Timeline, intervals
 
@@ -99,7 +100,9 @@ def sql_value(value: Any) -> Any:
     return value
 
 
-def record_row(policy_id: str, interval: Interval, parent_text: str | None = None) -> dict[str, Any]:
+def record_row(
+    policy_id: str, interval: Interval, parent_text: str | None = None, products: tuple[str, ...] | None = None
+) -> dict[str, Any]:
     record, provenance = interval.record, interval.record.provenance
     row: dict[str, Any] = {
         "policy_id": policy_id,
@@ -116,7 +119,7 @@ def record_row(policy_id: str, interval: Interval, parent_text: str | None = Non
     }
     row.update({name: sql_value(value) for name, value in record.content().items()})
     if isinstance(record, Criterion):
-        row.update(criterion_columns(policy_id, record.text, record.footnote_text, parent_text))
+        row.update(criterion_columns(policy_id, record.text, record.footnote_text, parent_text, products))
     return row
 
 
@@ -138,14 +141,15 @@ def parent_texts(spans: list[Interval]) -> dict[int, str | None]:
     return found
 
 
-def timeline_rows(timeline: Timeline) -> dict[str, list[dict[str, Any]]]:
-    """Every row the timeline wants live, by table."""
+def timeline_rows(timeline: Timeline, products: tuple[str, ...] | None = None) -> dict[str, list[dict[str, Any]]]:
+    """Every row the timeline wants live, by table (``products``: the policy's products as drug
+    concepts, ``kb.predicates.reader.policy_products``)."""
     policy = timeline.policy_id
     rows: dict[str, list[dict[str, Any]]] = {name: [] for name in (*schema.RECORD_TABLES, *schema.KNOWN_TABLES)}
     spans = intervals(timeline.versions)
     parents = parent_texts(spans)
     for interval in spans:
-        rows[interval.record.KIND].append(record_row(policy, interval, parents.get(id(interval))))
+        rows[interval.record.KIND].append(record_row(policy, interval, parents.get(id(interval)), products))
     for revision in timeline.revisions:
         window = revision.pending_window()
         rows["revision"].append(
@@ -249,7 +253,8 @@ class Plan:
 
     @classmethod
     def of(cls, documents: list[PolicyDocument], timeline: Timeline) -> Plan:
-        return cls(documents, timeline, timeline_rows(timeline))
+        drugs = tuple((d.generic_name, tuple(d.brand_names)) for d in documents[-1].header.drugs) if documents else ()
+        return cls(documents, timeline, timeline_rows(timeline, policy_products(drugs)))
 
 
 def store_policy(connection: sqlite3.Connection, plan: Plan, now: str) -> LoadReport:

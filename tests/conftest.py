@@ -17,6 +17,9 @@ CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
 BUNDLED = bundled_policy_paths()[0]
 KEY_SCORES: list = []
 """Answer-key scores of this run (tests/test_answer_keys.py), printed in the summary."""
+PREDICATE_SCORES: list = []
+"""Predicate-sample figures of this run (tests/test_predicate_sample.py): (policy, matched,
+explained as unmatched, entries), printed in the summary."""
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
@@ -26,6 +29,15 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
             terminalreporter.write_line(str(result))
         right, total = sum(r.right for r in KEY_SCORES), sum(r.fields for r in KEY_SCORES)
         terminalreporter.write_line(f"all: {right}/{total} ({right / total:.1%})")
+    if PREDICATE_SCORES:
+        terminalreporter.section("predicate sample: stored predicate = hand-checked / entries")
+        for policy, right, explained, total in PREDICATE_SCORES:
+            terminalreporter.write_line(f"{policy:<14} {right:>3}/{total:<3} ({explained} explained as unmatched)")
+        right = sum(r[1] for r in PREDICATE_SCORES)
+        explained, total = sum(r[2] for r in PREDICATE_SCORES), sum(r[3] for r in PREDICATE_SCORES)
+        terminalreporter.write_line(
+            f"all: {right}/{total} matched ({right / total:.1%}); {explained} explained as unmatched"
+        )
 
 
 CHANGES = Path(__file__).resolve().parents[1] / "kb" / "data" / "changes" / "CP.PHAR.359"

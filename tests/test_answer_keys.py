@@ -10,10 +10,10 @@ import json
 from pathlib import Path
 
 import pytest
+from conftest import CORPUS, KEY_SCORES
 
 from loaders.centene import load_path
 from tests.answer_key_scoring import score
-from tests.conftest import CORPUS, KEY_SCORES
 
 KEYS = sorted((Path(__file__).parent / "answer_keys").glob("*.json"))
 pytestmark = pytest.mark.skipif(not CORPUS.is_dir(), reason=f"the policy corpus is not at {CORPUS}")

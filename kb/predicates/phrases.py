@@ -37,6 +37,8 @@ def concept(kind: str, phrase: str) -> str | None:
     if not phrase:
         return None
     found = read_phrase(kind, phrase).concept
+    if not found and (bare := without_acronyms(phrase)) != phrase:
+        return concept(kind, bare)
     inner = re.match(r"^([^()]+?) \(([^()]+)\)$", phrase)
     if found or not inner:
         return found
@@ -45,6 +47,20 @@ def concept(kind: str, phrase: str) -> str | None:
     if outer and members and all(m and outer in ancestors(kind, m) for m in members):
         return outer
     return None
+
+
+def without_acronyms(phrase: str) -> str:
+    """The phrase without a parenthesised abbreviation of the words just before it
+    ("immune tolerance induction (ITI) regimen" -> "immune tolerance induction regimen"): the
+    abbreviation says nothing more. Any other parenthesis stays."""
+
+    def drop(match: re.Match[str]) -> str:
+        letters = match[2].replace("-", "")
+        words = re.split(r"[\s-]+", match[1].strip())
+        initials = "".join(word[0] for word in words[-len(letters) :] if word)
+        return match[1] if len(words) >= len(letters) and initials == letters else match[0]
+
+    return re.sub(r"([^()]+?) \(([a-z][a-z-]{1,7})\)", drop, phrase)
 
 
 def concepts(kind: str, text: str) -> list[str] | None:
@@ -78,11 +94,12 @@ def conjunction(text: str) -> str:
 NUMBER = r"(?P<v>\d+(?:,\d{3})*(?:\.\d+)?)"
 UNIT = r"(?P<u>mg/kg|mcg/kg|iu/kg|mg/m²|mg/m2|mcg|mg|g|ml|iu|units?|tablets?|capsules?|vials?|pens? or syringes?|pens?|syringes?|injections?|kits?)"
 PER = (
-    r"(?:\s*(?:,\s*)?(?P<per>per day|per week|per month|per cycle|daily|weekly|monthly|once monthly|every month"
+    r"(?:\s*(?:,\s*)?(?:given )?(?P<per>per day|per week|per month|per cycle|daily|weekly|monthly|once monthly|every month"
     r"|(?:once )?every \d+ (?:days|weeks|months)|every \d+-month|per \d+ days))?"
 )
 DOSE = re.compile(
-    rf"^(?:a |an )?(?:single dose of )?{NUMBER} ?{UNIT}(?: \([^()]*\))?(?: (?:po|iv|sc|im|intravenously|orally))?"
+    rf"^(?:a |an )?(?:single dose of |single )?{NUMBER} ?{UNIT}(?: \([^()]*\))?"
+    r"(?: (?:po|iv|sc|im|intravenously|orally|intramuscular|subcutaneous))?(?: (?P<u2>injection|infusion))?"
     rf"(?: \([^()]*\))?{PER}$"
 )
 

@@ -19,10 +19,10 @@ import tomllib
 from functools import cache, lru_cache
 from pathlib import Path
 
-from kb.concepts.match import read_phrase
+from kb.concepts.match import ancestors, read_phrase
 from kb.errors import ChangeDataError
-from kb.predicates.language import Predicate, PredicateError, check
-from kb.predicates.phrases import concepts, normalise
+from kb.predicates.language import Predicate, PredicateError, check, facts_read
+from kb.predicates.phrases import concept, concepts, normalise
 from kb.predicates.rules import fact, read_atom
 
 OVERRIDES = Path(__file__).resolve().parents[1] / "data" / "predicates"
@@ -40,6 +40,9 @@ SUBITEMS = re.compile(
     r"|does not exceed the following$"
     rf"|\(must meet (?:all|\d+ or \d+)\)$|{HINT}$"
 )
+
+SERIAL = re.compile(r"^[^,;:]+(?:, [^,;:]+)+, and [^,;:]+$")
+"""A serial list ("bortezomib, melphalan, and prednisone"): one list, not "X, and Y" clauses."""
 
 
 def frame(context: str | None) -> str | None:
@@ -144,15 +147,20 @@ def _compound(t: str, context: str | None) -> tuple[Predicate, str] | None:
             then, rule = read(labelled[2], context)
             return {"op": "if", "cond": found[0], "then": then}, f"{found[1]} then {rule}"
     if product := re.match(r"^(.+) \((?:(.+) only|all products except (.+))\)$", t):
+        # "Y (X only)" is "For X only: Y": read as "If", which reads right wherever the item
+        # stands (an option of a one-of list: X and Y; a must-meet-all item: (not X) or Y)
         drugs = concepts("drug", product[2] or product[3])
         inner, rule = read(product[1], context)
         if drugs and inner["op"] != "review":
             which = fact("requested_drug", "in", drugs)
             return {
-                "op": "all",
-                "args": [inner, which if product[2] else {"op": "not", "arg": which}],
-            }, f"{rule} + product"
+                "op": "if",
+                "cond": which if product[2] else {"op": "not", "arg": which},
+                "then": inner,
+            }, f"product + {rule}"
     if ", and " in t:
+        if SERIAL.match(t) and (whole := read_atom(t, frame(context))):
+            return whole
         parts = [read(part, context) for part in t.split(", and ")]
         if all(p["op"] != "review" for p, _ in parts):
             return {"op": "all", "args": [p for p, _ in parts]}, " + ".join(n for _, n in parts)
@@ -193,13 +201,52 @@ def predicate_for(
     return read(text, normalise(context) if context else None)
 
 
+SUBJECT = re.compile(r"^(?P<subject>.+?) (?:is|are|will be) (?:prescribed|used)\b")
+
+
+def policy_products(drugs: tuple[tuple[str, tuple[str, ...]], ...]) -> tuple[str, ...] | None:
+    """The drug concepts of a policy's products (its header's brand names, else the generic
+    name), or None when one of them is not in the vocabulary."""
+    found = []
+    for generic, brands in drugs:
+        names = brands or (generic,)
+        ids = [concept("drug", name) for name in names]
+        if None in ids:
+            return None
+        found += ids
+    return tuple(dict.fromkeys(found)) or None  # type: ignore[arg-type]
+
+
+def subject_restriction(
+    text: str | None, predicate: Predicate, products: tuple[str, ...] | None
+) -> tuple[Predicate, str] | None:
+    """ "Darzalex Faspro is prescribed in combination with ...": where the subject names some,
+    not all, of the policy's products, the item holds for those products only (requested_drug
+    and the condition); a subject naming every product adds nothing."""
+    match = SUBJECT.match(normalise(text)) if text and products else None
+    named = concepts("drug", match["subject"]) if match else None
+    if not named or predicate["op"] in ("review", "refer") or "requested_drug" in facts_read(predicate):
+        return None
+    if all(ancestors("drug", product) & set(named) for product in products or ()):
+        return None
+    return {"op": "all", "args": [fact("requested_drug", "in", named), predicate]}, "subject product"
+
+
 @lru_cache(maxsize=1 << 16)
 def criterion_columns(
-    policy_id: str, text: str | None, footnote: str | None, context: str | None = None
+    policy_id: str,
+    text: str | None,
+    footnote: str | None,
+    context: str | None = None,
+    products: tuple[str, ...] | None = None,
 ) -> dict[str, str | None]:
     """The stored predicate columns of a criterion row: its predicate, the rule, its footnote's
-    (cached: the same texts recur across versions and policies; callers copy, never change, it)."""
+    (cached: the same texts recur across versions and policies; callers copy, never change, it).
+    ``products``: the policy's products (``policy_products``), for an item whose subject names
+    only some of them."""
     predicate, rule = predicate_for(policy_id, text, context=context)
+    if not rule.startswith("override") and (restricted := subject_restriction(text, predicate, products)):
+        predicate, rule = restricted[0], f"{restricted[1]} + {rule}"
     return {
         "predicate": json.dumps(predicate, ensure_ascii=False),
         "predicate_rule": rule,

@@ -226,7 +226,8 @@ def combination(t: str, frame: str | None) -> Predicate | None:
     found = concepts("drug", text)
     if not found:
         return None
-    if conjunction(EXAMPLES.sub("", text)) == "all" and len(found) > 1:
+    # a regimen's drugs are all given ("bortezomib, cyclophosphamide, dexamethasone"); "or" offers a choice
+    if not re.search(r"\bor\b", EXAMPLES.sub("", text)) and len(found) > 1:
         return {"op": "all", "args": [fact("concurrent_drugs", "has", [drug]) for drug in found]}
     return fact("concurrent_drugs", "has", found)
 
