@@ -56,7 +56,8 @@ def pas_bundle(
     icd: str | None = "C91.02",
     nucc: str | None = "207RH0003X",
 ) -> dict[str, Any]:
-    """The PAS request Bundle twin of a plain request (``diagnosis`` as the ICD-10-CM code's text)."""
+    """The PAS request Bundle twin of a plain request: a phrase diagnosis is the text of ICD-10-CM
+    ``icd``, a coded one its code; the specialty is NUCC ``nucc``."""
     facts = plain["facts"]
     day = date.fromisoformat(plain["date_of_service"])
     patient: dict[str, Any] = {"resourceType": "Patient", "id": "member", "name": [{"family": "Doe", "given": ["Sam"]}]}
@@ -121,12 +122,13 @@ def pas_bundle(
             }
         ]
     if icd and "diagnosis" in facts:
-        claim["diagnosis"] = [
-            {
-                "sequence": 1,
-                "diagnosisCodeableConcept": {"coding": [{"system": ICD, "code": icd}], "text": facts["diagnosis"]},
-            }
-        ]
+        given = facts["diagnosis"]
+        concept = (
+            {"coding": [{"system": ICD, "code": given["code"]}]}
+            if isinstance(given, dict)
+            else {"coding": [{"system": ICD, "code": icd}], "text": given}
+        )
+        claim["diagnosis"] = [{"sequence": 1, "diagnosisCodeableConcept": concept}]
     others = [(name, value) for name, value in facts.items() if name not in STRUCTURED]
     supporting = []
     for name, value in others:

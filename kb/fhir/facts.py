@@ -178,8 +178,7 @@ def read_pas(data: Any, source: str) -> PasRequest:
     bundle = parse(data, source, ("Bundle",))
     assert isinstance(bundle, Bundle)
     resources: dict[str, Resource] = {}
-    claim: tuple[Claim, str] | None = None
-    for index, entry in enumerate(bundle.entry or []):
+    for entry in bundle.entry or []:
         resource = entry.resource
         if resource is None:
             continue
@@ -187,18 +186,20 @@ def read_pas(data: Any, source: str) -> PasRequest:
             resources[entry.fullUrl] = resource
         if resource.id:
             resources[f"{resource.get_resource_type()}/{resource.id}"] = resource
-        if isinstance(resource, Claim) and claim is None:
-            claim = (resource, f"Bundle.entry[{index}].resource")
-    if claim is None:
-        raise FhirError(source, [Issue("Bundle.entry", "a PAS request Bundle: a Claim with use = preauthorization")])
-    if claim[0].use != "preauthorization":
-        raise FhirError(
-            source,
-            [Issue(f"{claim[1]}.use", f"preauthorization (a PAS request); found {claim[0].use!r}", "not-supported")],
-        )
-    if not claim[0].item:
-        raise FhirError(source, [Issue(f"{claim[1]}.item", "at least one item (the service asked for)", "required")])
-    return PasRequest(source, bundle, claim[0], claim[1], resources)
+    first = bundle.entry[0].resource if bundle.entry else None
+    if not isinstance(first, Claim):
+        found = first.get_resource_type() if first is not None else "nothing"
+        wanted = f"a PAS request Bundle: its first entry a Claim with use = preauthorization; found {found}"
+        raise FhirError(source, [Issue("Bundle.entry[0].resource", wanted, "not-supported")])
+    path = "Bundle.entry[0].resource"
+    if first.use != "preauthorization":
+        wanted = f"preauthorization (a PAS request); found {first.use!r}"
+        raise FhirError(source, [Issue(f"{path}.use", wanted, "not-supported")])
+    missing = [name for name in ("insurer", "item") if not getattr(first, name)]
+    if missing:
+        issues = [Issue(f"{path}.{name}", "a value is required (PAS Claim)", "required") for name in missing]
+        raise FhirError(source, issues)
+    return PasRequest(source, bundle, first, path, resources)
 
 
 @dataclass
