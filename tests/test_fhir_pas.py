@@ -21,7 +21,7 @@ from fhir_payloads import EXAMPLES, pas_bundle
 from kb.cli import cli
 from kb.facts import Request
 
-FIXTURE = Path(__file__).parent / "fixtures" / "fhir" / "besponsa-pas.json"
+FIXTURE = Path(__file__).parents[1] / "kb" / "data" / "bench" / "besponsa-pas.json"
 ADULT = {
     "request_id": "besponsa-adult-relapsed",
     "policy": "CP.PHAR.359",
