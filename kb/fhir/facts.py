@@ -153,6 +153,37 @@ def line_of_business(coverage: Coverage | None, payors: list[Resource]) -> str |
 
 
 @dataclass
+class Resources:
+    """Resources found by reference: full URL or ``Type/id`` (the last two segments of a URL)."""
+
+    by_reference: dict[str, Resource] = field(default_factory=dict)
+
+    def add(self, resource: Resource | None, full_url: str | None = None) -> None:
+        """A resource, or every resource of a Bundle (a prefetch searchset, a collection)."""
+        if resource is None:
+            return
+        if isinstance(resource, Bundle):
+            for entry in resource.entry or []:
+                self.add(entry.resource, entry.fullUrl)
+            return
+        if full_url:
+            self.by_reference[full_url] = resource
+        if resource.id:
+            self.by_reference[f"{resource.get_resource_type()}/{resource.id}"] = resource
+
+    def resolve(self, reference: Reference | None) -> Resource | None:
+        """The resource a reference names, or None."""
+        if reference is None or not reference.reference:
+            return None
+        ref = reference.reference
+        return self.by_reference.get(ref) or self.by_reference.get("/".join(ref.split("/")[-2:]))
+
+    def of_type(self, resource_type: str) -> list[Resource]:
+        found = {id(r): r for r in self.by_reference.values() if r.get_resource_type() == resource_type}
+        return list(found.values())
+
+
+@dataclass
 class PasRequest:
     """A PAS request Bundle read: its Claim and the resources it holds, by reference."""
 
@@ -160,32 +191,18 @@ class PasRequest:
     bundle: Bundle
     claim: Claim
     claim_path: str
-    resources: dict[str, Resource] = field(default_factory=dict)
+    resources: Resources
 
     def resolve(self, reference: Reference | None) -> Resource | None:
-        """The Bundle's resource a reference names (full URL or ``Type/id``), or None."""
-        if reference is None or not reference.reference:
-            return None
-        ref = reference.reference
-        return self.resources.get(ref) or self.resources.get("/".join(ref.split("/")[-2:]))
-
-    def of_type(self, resource_type: str) -> list[Resource]:
-        return list({id(r): r for r in self.resources.values() if r.get_resource_type() == resource_type}.values())
+        return self.resources.resolve(reference)
 
 
 def read_pas(data: Any, source: str) -> PasRequest:
     """A PAS request Bundle, or a ``FhirError`` naming what is not one."""
     bundle = parse(data, source, ("Bundle",))
     assert isinstance(bundle, Bundle)
-    resources: dict[str, Resource] = {}
-    for entry in bundle.entry or []:
-        resource = entry.resource
-        if resource is None:
-            continue
-        if entry.fullUrl:
-            resources[entry.fullUrl] = resource
-        if resource.id:
-            resources[f"{resource.get_resource_type()}/{resource.id}"] = resource
+    resources = Resources()
+    resources.add(bundle)
     first = bundle.entry[0].resource if bundle.entry else None
     if not isinstance(first, Claim):
         found = first.get_resource_type() if first is not None else "nothing"
@@ -248,6 +265,19 @@ def _item_drug(pas: PasRequest, item: ClaimItem, path: str) -> Value | None:
     return drug_of(medication, f"MedicationRequest/{requested.id}.medication", pas.source)
 
 
+def diagnosis_of(concept: CodeableConcept | None, path: str, source: str) -> Value | None:
+    """The ICD-10-CM diagnosis a CodeableConcept codes, or the narrower concept its text names
+    where the code does not name the subtype (C91.02 with text 'B-cell ALL' -> B-cell ALL)."""
+    value = coded("diagnosis", concept, path, {"ICD-10-CM"}, source)
+    if value is None or value.concept is None:
+        return value
+    for text in _texts(concept):
+        named = read_phrase("diagnosis", text)
+        if named.concept and value.concept in ancestors("diagnosis", named.concept):
+            return named
+    return value
+
+
 def _diagnosis(pas: PasRequest, item: ClaimItem) -> Value | None:
     entries = sorted(pas.claim.diagnosis or [], key=lambda d: d.sequence)
     wanted = set(item.diagnosisSequence or [])
@@ -255,22 +285,25 @@ def _diagnosis(pas: PasRequest, item: ClaimItem) -> Value | None:
     for diagnosis in chosen:
         concept = diagnosis.diagnosisCodeableConcept
         if concept is None:
-            condition = pas.resolve(diagnosis.diagnosisReference)
-            concept = getattr(condition, "code", None)
-        where = f"{pas.claim_path}.diagnosis[{entries.index(diagnosis)}]"
-        value = coded("diagnosis", concept, where, {"ICD-10-CM"}, pas.source)
+            concept = getattr(pas.resolve(diagnosis.diagnosisReference), "code", None)
+        value = diagnosis_of(concept, f"{pas.claim_path}.diagnosis[{entries.index(diagnosis)}]", pas.source)
         if value is not None:
-            return _refined(value, _texts(concept))
+            return value
     return None
 
 
-def _refined(value: Value, texts: list[str]) -> Value:
-    """A code's value, or the narrower concept its text names (C91.02 'B-cell ALL' -> B-cell ALL)."""
-    for text in texts:
-        named = read_phrase("diagnosis", text)
-        if named.concept and value.concept and value.concept in ancestors("diagnosis", named.concept):
-            return named
-    return value
+def specialty_of(resources: Resources, provider: Resource | None, source: str) -> Value | None:
+    """The NUCC specialty of a provider: a PractitionerRole's, or that of a role naming the Practitioner."""
+    if provider is None:
+        return None
+    roles = [provider] if provider.get_resource_type() == "PractitionerRole" else []
+    roles += [r for r in resources.of_type("PractitionerRole") if resources.resolve(r.practitioner) is provider]
+    for role in roles:
+        for concept in [*(role.code or []), *(role.specialty or [])]:
+            value = coded("specialty", concept, f"PractitionerRole/{role.id}", {"NUCC"}, source)
+            if value is not None:
+                return value
+    return None
 
 
 def _specialty(pas: PasRequest, item: ClaimItem) -> Value | None:
@@ -280,20 +313,9 @@ def _specialty(pas: PasRequest, item: ClaimItem) -> Value | None:
     for member in members:
         where = f"{pas.claim_path}.careTeam[{team.index(member)}]"
         value = coded("specialty", member.qualification, f"{where}.qualification", {"NUCC"}, pas.source)
+        value = value or specialty_of(pas.resources, pas.resolve(member.provider), pas.source)
         if value is not None:
             return value
-        provider = pas.resolve(member.provider)
-        roles = [provider] if provider is not None and provider.get_resource_type() == "PractitionerRole" else []
-        roles += [
-            r
-            for r in pas.of_type("PractitionerRole")
-            if provider is not None and pas.resolve(r.practitioner) is provider
-        ]
-        for role in roles:
-            for concept in [*(role.code or []), *(role.specialty or [])]:
-                value = coded("specialty", concept, f"PractitionerRole/{role.id}", {"NUCC"}, pas.source)
-                if value is not None:
-                    return value
     return None
 
 
