@@ -153,3 +153,65 @@ def pas_bundle(
         "timestamp": f"{plain['date_of_service']}T09:00:00+00:00",
         "entry": [{"fullUrl": f"urn:example:{r['resourceType']}/{r['id']}", "resource": r} for r in resources],
     }
+
+
+def order_sign(
+    authored: str | None,
+    age: int | None = 45,
+    icd: str | None = "C91.02",
+    text: str | None = "B-cell ALL",
+    line: str | None = "Commercial",
+    hook: str = "order-sign",
+    medication: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """A CDS Hooks order-sign (or order-select) request ordering Besponsa (HCPCS J9229), with the
+    Patient and Coverage prefetched and the prescriber's PractitionerRole (NUCC 207RH0003X)."""
+    day = date.fromisoformat(authored) if authored else date.today()
+    order: dict[str, Any] = {
+        "resourceType": "MedicationRequest",
+        "id": "besponsa-order",
+        "status": "draft",
+        "intent": "order",
+        "medicationCodeableConcept": medication
+        or {"coding": [{"system": HCPCS, "code": "J9229", "display": "Injection, inotuzumab ozogamicin, 0.1 mg"}]},
+        "subject": {"reference": "Patient/member"},
+        "requester": {"reference": "PractitionerRole/prescriber"},
+        "insurance": [{"reference": "Coverage/coverage"}],
+    }
+    if authored:
+        order["authoredOn"] = authored
+    if icd:
+        order["reasonCode"] = [{"coding": [{"system": ICD, "code": icd}], **({"text": text} if text else {})}]
+    patient: dict[str, Any] = {"resourceType": "Patient", "id": "member"}
+    if age is not None:
+        patient["birthDate"] = birth_date(age, day)
+    coverage: dict[str, Any] = {
+        "resourceType": "Coverage",
+        "id": "coverage",
+        "status": "active",
+        "beneficiary": {"reference": "Patient/member"},
+        "payor": [{"reference": "Organization/payer"}],
+    }
+    if line:
+        coverage["type"] = {"text": LINES[line]}
+    role = {
+        "resourceType": "PractitionerRole",
+        "id": "prescriber",
+        "code": [{"coding": [{"system": NUCC, "code": "207RH0003X"}]}],
+    }
+    return {
+        "hook": hook,
+        "hookInstance": "d1577c69-dfbe-44ad-ba6d-3e05e953b2ea",
+        "fhirServer": "https://ehr.example.org/fhir",
+        "context": {
+            "userId": "PractitionerRole/prescriber",
+            "patientId": "member",
+            "draftOrders": {"resourceType": "Bundle", "type": "collection", "entry": [{"resource": order}]},
+            **({"selections": ["MedicationRequest/besponsa-order"]} if hook == "order-select" else {}),
+        },
+        "prefetch": {
+            "patient": patient,
+            "coverage": {"resourceType": "Bundle", "type": "searchset", "entry": [{"resource": coverage}]},
+            "practitionerRoles": {"resourceType": "Bundle", "type": "searchset", "entry": [{"resource": role}]},
+        },
+    }

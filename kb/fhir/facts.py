@@ -70,6 +70,18 @@ def documentation(fact: str) -> str:
     return f"Claim.supportingInfo coded {FACT_SYSTEM}#{fact}: {meaning}"
 
 
+def need_fact(need: str) -> str | None:
+    """The fact a decision's need names (each starts with one), or None (a clinical review)."""
+    name = need.replace(":", " ").split()[0] if need.strip() else ""
+    return name if name in FACTS else None
+
+
+def settles(need: str) -> str:
+    """What settles one need of a decision: the documentation of its fact, or the plan's review."""
+    fact = need_fact(need)
+    return documentation(fact) if fact else "the plan's clinical reviewer, with the documentation submitted"
+
+
 @cache
 def _lines_of_business() -> dict[str, Any]:
     return tomllib.loads((DATA / "lines_of_business.toml").read_text(encoding="utf-8"))
@@ -396,9 +408,9 @@ def item_facts(pas: PasRequest, connection: sqlite3.Connection) -> list[ItemFact
         facts: dict[str, Any] = {
             "age_years": age_at(getattr(patient, "birthDate", None), day),
             "line_of_business": line_of_business(coverage, payors),
-            "diagnosis": _as_json(diagnosis),
-            "prescriber_specialty": _as_json(specialty),
-            "requested_drug": _as_json(drug),
+            "diagnosis": value_json(diagnosis),
+            "prescriber_specialty": value_json(specialty),
+            "requested_drug": value_json(drug),
         }
         facts = {name: value for name, value in facts.items() if value is not None} | common
         request = {
@@ -412,8 +424,9 @@ def item_facts(pas: PasRequest, connection: sqlite3.Connection) -> list[ItemFact
     return read
 
 
-def _as_json(value: Value | None) -> Any:
-    """A read value as the plain request gives it: the code, or the phrase."""
-    if value is None:
-        return None
+def value_json(value: Any) -> Any:
+    """A fact as the plain request gives it: a read code as the code, a read phrase as the phrase,
+    anything else (a number, a choice, None) as it is."""
+    if not isinstance(value, Value):
+        return value
     return {"system": value.code[0], "code": value.code[1]} if value.code is not None else value.text

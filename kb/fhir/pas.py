@@ -37,7 +37,7 @@ from fhir.resources.R4B.claimresponse import ClaimResponse
 from kb.api import KnowledgeBase
 from kb.errors import KBError
 from kb.facts import Request, RequestError
-from kb.fhir.facts import PAS, ItemFacts, PasRequest, documentation, item_facts, read_pas
+from kb.fhir.facts import PAS, ItemFacts, PasRequest, documentation, item_facts, need_fact, read_pas, settles
 from kb.fhir.resources import FhirError, Issue
 from kb.ruleset import Decision
 
@@ -80,12 +80,12 @@ def _header(decision: Decision) -> str:
 def _criteria(decision: Decision) -> list[str]:
     """The criteria that carry the decision: met (approve), not met (deny), unknown (pend)."""
     wanted = {"approve": "met", "deny": "not met", "pend": "unknown"}.get(decision.decision)
-    needed = {need.split(":")[0].split()[0] for need in decision.needed}
+    needed = {need_fact(need) for need in decision.needed}
     lines = []
     for entry in decision.criteria:
         if entry["result"] != wanted or entry["depth"] == 0:
             continue
-        if decision.decision == "pend" and not needed & {n.split(":")[0].split()[0] for n in entry["needs"]}:
+        if decision.decision == "pend" and not needed & {need_fact(need) for need in entry["needs"]}:
             continue
         if decision.decision == "approve" and entry["depth"] > 1:
             continue
@@ -94,11 +94,7 @@ def _criteria(decision: Decision) -> list[str]:
 
 
 def _needs(decision: Decision) -> list[str]:
-    notes = []
-    for need in decision.needed:
-        fact = need.split(":")[0].split()[0]
-        notes.append(f"Needed: {need} - documentation: {documentation(fact)}")
-    return notes
+    return [f"Needed: {need} - documentation: {settles(need)}" for need in decision.needed]
 
 
 def _other_rules(decision: Decision) -> list[str]:
