@@ -134,6 +134,11 @@ def test_order_is_decided_as_its_plain_twin(site, loaded_kb, age, icd, text, dec
         assert "CP.CPA.09 (off-label use, Commercial)" in card["detail"]
 
 
+def test_the_readme_example_is_the_besponsa_order():
+    fixture = Path(__file__).parent / "fixtures" / "fhir" / "besponsa-order-sign.json"
+    assert json.loads(fixture.read_text()) == order_sign("2025-12-01")
+
+
 def test_an_order_without_authored_on_is_read_on_today(site):
     answer = post(site, SIGN, order_sign(None)).json()
     assert "today's date (the order has no authoredOn)" in answer["cards"][0]["detail"]
