@@ -258,3 +258,8 @@ def test_coverage_information_has_the_shape_of_the_examples(site):
     parts |= {p["url"] for a in ig["systemActions"] for e in a["resource"]["extension"] for p in e["extension"]}
     ours = set(coverage_information(post(site, SIGN, order_sign("2025-12-01")).json()))
     assert ours - parts == {"questionnaire"}
+
+
+def test_an_order_before_any_version_gets_no_coverage_assertion(site):
+    answer = post(site, SIGN, order_sign("2019-01-01")).json()
+    assert answer["systemActions"] == [] and "no version in force on 2019-01-01" in answer["cards"][0]["summary"]

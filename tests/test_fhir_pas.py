@@ -218,3 +218,10 @@ def test_defective_or_non_request_examples_are_refused_by_path(loaded_kb, tmp_pa
     expressions = [issue.expression[0] for issue in OperationOutcome.model_validate(output).issue]
     for path in REFUSED[name]:
         assert path in expressions
+
+
+def test_a_date_before_any_version_is_pended_not_decided(loaded_kb, tmp_path: Path) -> None:
+    """CP.PHAR.359 can be vouched for from 2021-11-01 (its revision log starts in 2021)."""
+    _, output, _ = evaluate(loaded_kb, tmp_path, pas_bundle(plain("2019-01-01")))
+    response = claim_response(output)
+    assert review_code(response["item"][0]) == "A4" and "no version in force" in response["disposition"]

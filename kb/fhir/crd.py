@@ -272,8 +272,9 @@ def _order(
     except FhirError as error:
         raise HookError.of(error) from None
     except KBError as error:
-        detail = f"{policy} cannot be read on {day} ({dated}): {error}"
-        return _card(f"{named}: {policy} has no version in force on {day}", detail, "policy-as-data", key), None
+        return _undecided(named, policy, day, dated, str(error), key), None
+    if decision.version is None:  # no version in force on the order's date
+        return _undecided(named, policy, day, dated, "; ".join(decision.reasons), key), None
     label = (decision.version or {}).get("label")
     assertion = hashlib.sha256(f"{policy}|{label}|{rules.answer.loaded_at}".encode()).hexdigest()
     drug_label = kind_of("drug").concepts[drug.concept].label if drug and drug.concept else named
@@ -285,6 +286,11 @@ def _order(
         "warning" if decision.decision == "deny" else "info",
     )
     return card, _action(order, decision, day, assertion, _coverage(order, resources))
+
+
+def _undecided(named: str, policy: str, day: date, dated: str, why: str, key: str) -> dict[str, Any]:
+    detail = f"{policy} cannot be read on {day} ({dated}): {why}"
+    return _card(f"{named}: {policy} has no version in force on {day}", detail, "policy-as-data", key)
 
 
 def _summary(decision: Decision, drug: str, label: str | None) -> str:

@@ -105,6 +105,13 @@ def _other_rules(decision: Decision) -> list[str]:
     ]
 
 
+def _undecided(item: ItemFacts, claim_id: str | None, why: str) -> ItemAnswer:
+    """Pended: the policy cannot decide the item (no version in force on its date)."""
+    assert item.request is not None
+    summary = f"Pended: {item.policy} cannot decide {item.product} on {item.request['date_of_service']}: {why}"
+    return ItemAnswer(item.sequence, "pend", _number(claim_id, item.sequence, item.policy), summary, [summary])
+
+
 def answer_item(kb: KnowledgeBase, item: ItemFacts, claim_id: str | None, source: str, path: str) -> ItemAnswer:
     """Decide one item under its policy (a request the vocabulary refuses is a ``FhirError``)."""
     if item.request is None or item.policy is None:
@@ -116,8 +123,9 @@ def answer_item(kb: KnowledgeBase, item: ItemFacts, claim_id: str | None, source
     except RequestError as error:
         raise FhirError(source, [Issue(path, str(error), "value")]) from None
     except KBError as error:
-        summary = f"Pended: {item.policy} cannot decide {item.product} on {item.request['date_of_service']}: {error}"
-        return ItemAnswer(item.sequence, "pend", _number(claim_id, item.sequence, item.policy), summary, [summary])
+        return _undecided(item, claim_id, str(error))
+    if decision.version is None:  # no version in force on the date of service
+        return _undecided(item, claim_id, "; ".join(decision.reasons))
     label = (decision.version or {}).get("label")
     number = _number(claim_id, item.sequence, decision.policy, label, decision.rules_hash, json.dumps(item.request))
     notes = [_header(decision), *(f"Reason: {reason}" for reason in decision.reasons)]
