@@ -178,6 +178,14 @@ def test_a_bad_code_in_an_order_is_named(site):
     assert response.json()["issues"][0]["path"] == "context.draftOrders:MedicationRequest[0].reasonCode[0].coding[0]"
 
 
+def test_a_partial_order_date_is_named(site):
+    body = order_sign("2025-12-01")
+    body["context"]["draftOrders"]["entry"][0]["resource"]["authoredOn"] = "2025"
+    response = post(site, SIGN, body)
+    assert response.status_code == 400
+    assert response.json()["issues"][0]["path"] == "context.draftOrders:MedicationRequest[0].authoredOn"
+
+
 def test_get_on_a_service_is_refused(site):
     response = asyncio.run(site.client.get(SIGN))
     assert response.status_code == 405 and "POST" in response.json()["error"]

@@ -142,6 +142,7 @@ def test_missing_facts_stay_unknown(loaded_kb) -> None:
     [
         (lambda c: c.update(use="claim"), "Bundle.entry[0].resource.use"),
         (lambda c: c["item"][0].pop("servicedDate"), "Bundle.entry[0].resource.item[0].serviced[x]"),
+        (lambda c: c["item"][0].update(servicedDate="2025-12"), "Bundle.entry[0].resource.item[0].servicedDate"),
         (
             lambda c: c["diagnosis"][0]["diagnosisCodeableConcept"]["coding"][0].update(code="C99.99"),
             "Bundle.entry[0].resource.diagnosis[0].coding[0]",

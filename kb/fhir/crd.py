@@ -38,7 +38,6 @@ from fhir.resources.R4B.resource import Resource
 
 from kb.api import KnowledgeBase
 from kb.concepts.match import Value, kind_of
-from kb.dates import to_date
 from kb.errors import KBError
 from kb.facts import Request, RequestError
 from kb.fhir.facts import (
@@ -46,6 +45,7 @@ from kb.fhir.facts import (
     age_at,
     diagnosis_of,
     drug_of,
+    full_date,
     line_of_business,
     policy_for_drug,
     settles,
@@ -259,12 +259,12 @@ def _order(
         summary = f"No drug policy here covers {named}"
         detail = f"No policy of this knowledge base lists {named}: it states no prior-authorization requirement for it."
         return _card(summary, detail, "policy-as-data", key), None
-    day, dated = (
-        (to_date(order.authoredOn), "the order's date (authoredOn)")
-        if order.authoredOn
-        else (today, "today's date (the order has no authoredOn)")
-    )
     try:
+        day, dated = (
+            (full_date(order.authoredOn, f"{path}.authoredOn", "context.draftOrders"), "the order's date (authoredOn)")
+            if order.authoredOn
+            else (today, "today's date (the order has no authoredOn)")
+        )
         decision = kb.evaluate(_request(order, resources, drug, policy, day, path))
         rules = kb.rules(policy, day)
     except HookError:

@@ -250,11 +250,19 @@ def _product(item: ClaimItem) -> str:
     return texts[0] if texts else (codes[0] if codes else "the service")
 
 
+def full_date(value: Any, path: str, source: str) -> date:
+    """A FHIR date or dateTime as a day; a partial one ("2025-12") is a ``FhirError`` naming the path."""
+    try:
+        return to_date(value)
+    except ValueError:
+        raise FhirError(source, [Issue(path, f"a full date YYYY-MM-DD; found {str(value)!r}", "value")]) from None
+
+
 def _service_date(item: ClaimItem, path: str, source: str) -> date:
-    if isinstance(item.servicedDate, date):
-        return item.servicedDate
+    if item.servicedDate is not None:
+        return full_date(item.servicedDate, f"{path}.servicedDate", source)
     if item.servicedPeriod is not None and item.servicedPeriod.start is not None:
-        return to_date(item.servicedPeriod.start)
+        return full_date(item.servicedPeriod.start, f"{path}.servicedPeriod.start", source)
     wanted = "the date of service (servicedDate or servicedPeriod.start)"
     raise FhirError(source, [Issue(f"{path}.serviced[x]", wanted, "required")])
 
