@@ -141,6 +141,7 @@ def test_missing_facts_stay_unknown(loaded_kb) -> None:
     ("change", "path"),
     [
         (lambda c: c.update(use="claim"), "Bundle.entry[0].resource.use"),
+        (lambda c: c.pop("patient"), "Bundle.entry[0].resource.patient"),
         (lambda c: c["item"][0].pop("servicedDate"), "Bundle.entry[0].resource.item[0].serviced[x]"),
         (lambda c: c["item"][0].update(servicedDate="2025-12"), "Bundle.entry[0].resource.item[0].servicedDate"),
         (

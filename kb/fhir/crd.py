@@ -172,7 +172,8 @@ def answer(kb: KnowledgeBase, service: str, body: Any, today: date) -> dict[str,
     found = [e.resource for e in orders.entry or [] if e.resource is not None]
     medication = [r for r in found if isinstance(r, MedicationRequest)]
     if hook == "order-select" and context.get("selections"):
-        selected = set(context["selections"]) if isinstance(context["selections"], list) else set()
+        choices = context["selections"] if isinstance(context["selections"], list) else []
+        selected = {choice for choice in choices if isinstance(choice, str)}
         medication = [r for r in medication if f"MedicationRequest/{r.id}" in selected]
     if not medication:
         kinds = ", ".join(r.get_resource_type() for r in found) or "none"

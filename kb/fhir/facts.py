@@ -224,7 +224,7 @@ def read_pas(data: Any, source: str) -> PasRequest:
     if first.use != "preauthorization":
         wanted = f"preauthorization (a PAS request); found {first.use!r}"
         raise FhirError(source, [Issue(f"{path}.use", wanted, "not-supported")])
-    missing = [name for name in ("insurer", "item") if not getattr(first, name)]
+    missing = [name for name in ("type", "patient", "insurer", "item") if not getattr(first, name)]
     if missing:
         issues = [Issue(f"{path}.{name}", "a value is required (PAS Claim)", "required") for name in missing]
         raise FhirError(source, issues)

@@ -118,15 +118,14 @@ def answer_item(kb: KnowledgeBase, item: ItemFacts, claim_id: str | None, source
         summary = f"Pended: no drug policy in this knowledge base covers {item.product}; for the plan's review."
         return ItemAnswer(item.sequence, "pend", _number(claim_id, item.sequence, item.product), summary, [summary])
     try:
-        request = Request.from_json(item.request, f"{path}")
-        decision = kb.evaluate(request)
+        decision = kb.evaluate(Request.from_json(item.request, path))
     except RequestError as error:
         raise FhirError(source, [Issue(path, str(error), "value")]) from None
     except KBError as error:
         return _undecided(item, claim_id, str(error))
     if decision.version is None:  # no version in force on the date of service
         return _undecided(item, claim_id, "; ".join(decision.reasons))
-    label = (decision.version or {}).get("label")
+    label = decision.version["label"]
     number = _number(claim_id, item.sequence, decision.policy, label, decision.rules_hash, json.dumps(item.request))
     notes = [_header(decision), *(f"Reason: {reason}" for reason in decision.reasons)]
     notes += _criteria(decision) + _needs(decision) + _other_rules(decision)
@@ -141,12 +140,12 @@ def answer_item(kb: KnowledgeBase, item: ItemFacts, claim_id: str | None, source
         if duration.get("note"):
             notes.append(f"Approval duration: {duration['note']}")
     elif outcome == "approve":
-        # criteria met, but no authorization period can be issued without the line of business
+        # criteria met, but no authorization period can be issued without its duration
         outcome = "pend"
-        notes += [
-            f"Criteria met; {duration.get('note')}",
-            f"Needed: line_of_business - documentation: {documentation('line_of_business')}",
-        ]
+        why = duration.get("note") or "the policy gives no approval duration for this request; for the plan's review"
+        notes.append(f"Criteria met; {why}")
+        if "line_of_business" in why:
+            notes.append(f"Needed: line_of_business - documentation: {documentation('line_of_business')}")
     if decision.decision == "refer":
         notes += [
             f"Refer to {r['policy']} ({r['role']}, {r['line_of_business']}; criterion {r['item']}, source: {r['source']})"
@@ -157,7 +156,7 @@ def answer_item(kb: KnowledgeBase, item: ItemFacts, claim_id: str | None, source
     if period:
         summary += f", {period[0]} to {period[1]}"
     if outcome == "pend":
-        summary += "; needed: " + ", ".join(decision.needed or ["line_of_business (for the approval duration)"])
+        summary += "; needed: " + ", ".join(decision.needed or ["the approval duration (see the notes)"])
     if outcome == "refer":
         summary += "; refer to " + ", ".join(dict.fromkeys(r["policy"] for r in decision.referral))
     return ItemAnswer(item.sequence, outcome, number, summary, notes, period)
