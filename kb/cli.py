@@ -405,7 +405,8 @@ def evaluate(
     db: str,
     as_json: bool,
 ) -> None:
-    """Decide a prior-authorization request (JSON) under the rules in force on its date of service."""
+    """Decide a prior-authorization request (JSON) under the rules in force on its date of service;
+    a Da Vinci PAS request Bundle (FHIR R4) is answered with a PAS response Bundle."""
     with KnowledgeBase(db) as kb:
         if replay_file is not None:
             record = read_record(replay_file)
