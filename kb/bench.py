@@ -27,6 +27,8 @@ from loaders.centene import load_path
 
 DATES = ("2021-12-01", "2023-01-15", "2024-01-15", "2024-08-01", "2025-01-15", "2025-12-01")
 REGO = Path(__file__).parent / "data" / "bench" / "CP.PHAR.359-V2025-11-initial.rego"
+PAS_BUNDLE = Path(__file__).parent / "data" / "bench" / "besponsa-pas.json"
+"""A Da Vinci PAS request Bundle for Besponsa (the adult relapsed twin of tests/test_fhir_pas.py)."""
 
 
 @dataclass(frozen=True)
@@ -136,7 +138,30 @@ def bundled_figures(runs: int) -> list[Figure]:
                 max(runs // 4, 20),
             ),
             *evaluation_figures(kb, max(runs * 10, 2000)),
+            pas_figure(kb, max(runs // 4, 20)),
         ]
+
+
+def pas_figure(kb: KnowledgeBase, runs: int) -> Figure:
+    """A PAS round trip (parse the Bundle, read its facts, decide, write the response Bundle JSON)
+    beside the same request as plain JSON (read, decide, write the decision JSON)."""
+    from kb.fhir.facts import item_facts, read_pas
+    from kb.fhir.pas import answer_json
+
+    bundle = json.loads(PAS_BUNDLE.read_text(encoding="utf-8"))
+    (item,) = item_facts(read_pas(bundle, PAS_BUNDLE.name), kb.connection)
+    plain = item.request
+
+    def plain_json(_: int) -> str:
+        return json.dumps(kb.evaluate(Request.from_json(plain)).to_json(), default=str)
+
+    return latency(
+        "PAS round trip (Bundle in, Bundle JSON out)",
+        lambda _: answer_json(kb, bundle, PAS_BUNDLE.name),
+        "same request as plain JSON, evaluated",
+        plain_json,
+        runs,
+    )
 
 
 def bench_requests(count: int, seed: int = 359) -> list[Request]:

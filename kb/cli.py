@@ -22,9 +22,11 @@ from kb.api import BUNDLED_CHANGES, KnowledgeBase
 from kb.errors import KBError, MissingKnowledgeBase
 from kb.export import EXPORTS
 from kb.facts import fact_vocabulary
+from kb.fhir import pas
+from kb.fhir.resources import FhirError, operation_outcome
 from kb.render import answer_text, decision_text
 from kb.reports import history_text, mutation_text, plain, render_diffs
-from kb.request_files import naming, read_batch, read_object, read_record, read_request, read_requests
+from kb.request_files import naming, parse_request, read_batch, read_object, read_record, read_requests
 from kb.site import site_metadata
 from kb.staging import check_database
 from loaders.source import ReadOptions
@@ -403,7 +405,8 @@ def evaluate(
     db: str,
     as_json: bool,
 ) -> None:
-    """Decide a prior-authorization request (JSON) under the rules in force on its date of service."""
+    """Decide a prior-authorization request (JSON) under the rules in force on its date of service;
+    a Da Vinci PAS request Bundle (FHIR R4) is answered with a PAS response Bundle."""
     with KnowledgeBase(db) as kb:
         if replay_file is not None:
             record = read_record(replay_file)
@@ -418,13 +421,29 @@ def evaluate(
         if batch is None:
             if request_file is None:
                 raise click.UsageError("give REQUEST_FILE, --batch FILE or --replay FILE")
+            data = read_object(request_file, "a request (a JSON object)")
+            if "resourceType" in data:
+                _answer_fhir(kb, data, str(request_file), when)
+                return
             with naming(str(request_file)):
-                decision = kb.evaluate(read_request(request_file), when)
+                decision = kb.evaluate(parse_request(data, str(request_file)), when)
             _emit(as_json, decision.to_json(), lambda: decision_text(decision))
             return
         if output is None:
             raise click.UsageError("--batch needs -o FILE")
         _decide_batch(kb, batch, output, when, not no_trace)
+
+
+def _answer_fhir(kb: KnowledgeBase, data: dict[str, Any], source: str, when: str | None) -> None:
+    """A FHIR payload: a PAS request Bundle answered with a PAS response Bundle; a defective or
+    non-PAS payload answered with an OperationOutcome (printed) and exit 1."""
+    if when:
+        raise click.UsageError("--as-of does not apply to a PAS request: its items carry their dates of service")
+    try:
+        click.echo(pas.answer_json(kb, data, source))
+    except FhirError as error:
+        click.echo(operation_outcome(error).model_dump_json(indent=2, exclude_none=True))
+        raise
 
 
 def _decide_batch(kb: KnowledgeBase, batch: Path, output: Path, when: str | None, traced: bool) -> None:

@@ -9,6 +9,8 @@ def test_bench_figures_have_baselines():
     figures = bundled_figures(20)
     names = [f.name for f in figures]
     assert names[1] == "as-of lookup, whole policy (kb.as_of)" and "evaluate, full trace (kb.evaluate)" in names
+    pas = next(f for f in figures if f.name.startswith("PAS round trip"))
+    assert pas.baseline == "same request as plain JSON, evaluated" and pas.ratio > 1
     assert all(f.value > 0 and f.baseline_value > 0 for f in figures)
     assert all(f.p99 >= f.value for f in figures if f.unit == "µs")
     assert table(figures).count("\n") == len(figures) + 1

@@ -30,6 +30,7 @@ ALIASES = {uri: name for name, (uri, _) in SYSTEMS.items()} | {
     "ICD10CM": "ICD-10-CM",
     "ICD-10": "ICD-10-CM",
     "http://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets": "HCPCS",
+    "https://bluebutton.cms.gov/resources/codesystem/hcpcs": "HCPCS",
     "http://www.ama-assn.org/go/cpt": "HCPCS",
 }
 

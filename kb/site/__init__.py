@@ -3,7 +3,7 @@
 Registered through the ``datasette`` entry point (this package); its hooks live in small
 modules: ``pages`` (home, policy, diff and coverage pages, and the notes above each canned
 query), ``cells`` (policy text as it reads in table cells), ``errors`` (read-only, no 500 for a
-bad request), ``feed`` (Atom). The canned queries are built in ``queries`` and kept in datasette_metadata.json.
+bad request), ``feed`` (Atom), ``cds`` (the CDS Hooks service of Da Vinci CRD). The canned queries are built in ``queries`` and kept in datasette_metadata.json.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import json
 import tempfile
 from pathlib import Path
 
+from kb.site.cds import skip_csrf
 from kb.site.cells import render_cell
 from kb.site.errors import asgi_wrapper, handle_exception
 from kb.site.feed import register_output_renderer
@@ -25,6 +26,7 @@ __all__ = [
     "register_routes",
     "render_cell",
     "site_metadata",
+    "skip_csrf",
 ]
 
 

@@ -3,7 +3,8 @@
 Datasette 0.65 answers 500 to a few bad requests (``_sort=bad``, ``_timelimit=bad``,
 ``_through=bad``) and to POSTs on tables and canned queries, and its default exception handler
 prints a ~200-line traceback for every error, a 404 included. Here a request other than GET or
-HEAD is refused with 405 before Datasette sees it (the site is read-only), and the errors a
+HEAD is refused with 405 before Datasette sees it (the site is read-only; the one exception is a
+POST to a CDS service, ``kb.site.cds``, which writes nothing either), and the errors a
 request causes (Datasette's 4xx, and the ``DatasetteError`` / ``ValueError`` the parsing of
 its ``_`` parameters raises) are answered 4xx with the message and one log line. Anything else is left to
 Datasette: a real fault still answers 500, with its traceback.
@@ -18,6 +19,8 @@ from typing import Any
 from datasette import hookimpl
 from datasette.utils.asgi import Base400, Response
 from datasette.views.base import DatasetteError
+
+from kb.site.cds import cds_post
 
 READING = ("GET", "HEAD")
 
@@ -59,11 +62,11 @@ def handle_exception(datasette: Any, request: Any, exception: BaseException) -> 
 
 @hookimpl
 def asgi_wrapper(datasette: Any) -> Callable[[Any], Any]:
-    """Refuse every method but GET and HEAD: nothing on this site writes."""
+    """Refuse every method but GET and HEAD (and the CDS service POSTs, which write nothing)."""
 
     def wrap(app: Callable[..., Awaitable[None]]) -> Callable[..., Awaitable[None]]:
         async def read_only(scope: dict[str, Any], receive: Any, send: Any) -> None:
-            if scope["type"] == "http" and scope["method"] not in READING:
+            if scope["type"] == "http" and scope["method"] not in READING and not cds_post(scope):
                 refusal = Response.text(
                     f"This site is read-only: {scope['method']} {scope['path']} is refused (it answers GET only).\n",
                     status=405,

@@ -18,6 +18,7 @@ from markupsafe import Markup
 from kb.api import KnowledgeBase
 from kb.errors import KBError
 from kb.reports import diff_html
+from kb.site.cds import ROUTES as CDS_ROUTES
 from kb.site.checks import Checked, check, parameters_of, request_args
 from kb.site.coverage import documents
 from kb.site.home import overview
@@ -169,6 +170,7 @@ def register_routes() -> list[tuple[str, Any]]:
         (r"^/-/kb/search$", search_page),
         (r"^/-/kb/recent$", recent_page),
         (r"^/-/kb/timeline$", timeline_page),
+        *CDS_ROUTES,
     ]
 
 
