@@ -10,7 +10,8 @@ import json
 import os
 import sqlite3
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import wraps
 from pathlib import Path
 from typing import Any
@@ -22,9 +23,11 @@ from kb.api import BUNDLED_CHANGES, KnowledgeBase
 from kb.errors import KBError, MissingKnowledgeBase
 from kb.export import EXPORTS
 from kb.facts import fact_vocabulary
+from kb.fhir.questionnaire import decide_response
+from kb.fhir.resources import FhirError, operation_outcome
 from kb.render import answer_text, decision_text
 from kb.reports import history_text, mutation_text, plain, render_diffs
-from kb.request_files import naming, read_batch, read_object, read_record, read_request, read_requests
+from kb.request_files import naming, parse_request, read_batch, read_object, read_record, read_requests
 from kb.site import site_metadata
 from kb.staging import check_database
 from loaders.source import ReadOptions
@@ -418,13 +421,29 @@ def evaluate(
         if batch is None:
             if request_file is None:
                 raise click.UsageError("give REQUEST_FILE, --batch FILE or --replay FILE")
-            with naming(str(request_file)):
-                decision = kb.evaluate(read_request(request_file), when)
+            data = read_object(request_file, "a request or a FHIR QuestionnaireResponse (a JSON object)")
+            if data.get("resourceType") == "QuestionnaireResponse":
+                with answers_fhir():
+                    decision, notes = decide_response(kb, data, str(request_file), when)
+                click.echo("\n".join(notes), err=True, nl=bool(notes))
+            else:
+                with naming(str(request_file)):
+                    decision = kb.evaluate(parse_request(data, str(request_file)), when)
             _emit(as_json, decision.to_json(), lambda: decision_text(decision))
             return
         if output is None:
             raise click.UsageError("--batch needs -o FILE")
         _decide_batch(kb, batch, output, when, not no_trace)
+
+
+@contextmanager
+def answers_fhir() -> Iterator[None]:
+    """A defective FHIR payload is answered with an OperationOutcome (stdout), one line on stderr, exit 1."""
+    try:
+        yield
+    except FhirError as error:
+        click.echo(operation_outcome(error).model_dump_json(indent=2, exclude_none=True))
+        raise click.ClickException(str(error)) from None
 
 
 def _decide_batch(kb: KnowledgeBase, batch: Path, output: Path, when: str | None, traced: bool) -> None:
