@@ -566,3 +566,56 @@ def decide_response(kb: Any, data: dict[str, Any], source: str, when: str | None
             f" on {decision.evaluated_as_of or decision.request.date_of_service} and decided it"
         )
     return decision, notes
+
+
+def _coding_text(coding: Any) -> str:
+    system = coding.system or ""
+    own = system.startswith((FACT_SYSTEM, CONCEPT_SYSTEM))
+    named = {uri: name for name, (uri, _) in SYSTEMS.items()}.get(system, system)
+    code = coding.code if own else f"{named} {coding.code}"
+    return f"{coding.display} ({code})" if coding.display and coding.display != coding.code else code
+
+
+def _when_text(item: Any) -> str:
+    """An item's enableWhen in words: "request_type = initial and line_of_therapy = frontline"."""
+    parts = []
+    for when in item.enableWhen or []:
+        value = next(
+            getattr(when, k) for k in type(when).model_fields if k.startswith("answer") and getattr(when, k) is not None
+        )
+        shown = value.code if hasattr(value, "code") else str(value).lower() if isinstance(value, bool) else value
+        parts.append(
+            f"{when.question} is given" if when.operator == "exists" else f"{when.question} {when.operator} {shown}"
+        )
+    return f" {'or' if item.enableBehavior == 'any' else 'and'} ".join(parts)
+
+
+def readable(form: Questionnaire) -> dict[str, Any]:
+    """A Questionnaire as the site page shows it: each item with its conditions, answers and sources in words."""
+
+    def item_view(item: Any) -> dict[str, Any]:
+        sources = [e.valueString for e in item.extension or [] if e.url == SOURCE_EXTENSION]
+        units = [e.valueCoding.code for e in item.extension or [] if e.url == UNIT_OPTION]
+        return {
+            "linkId": item.linkId,
+            "type": item.type,
+            "text": item.text,
+            "repeats": item.repeats,
+            "when": _when_text(item),
+            "options": [_coding_text(o.valueCoding) for o in item.answerOption or [] if o.valueCoding],
+            "units": units,
+            "source": sources[0] if sources else None,
+            "children": [item_view(child) for child in item.item or []],
+        }
+
+    period = form.effectivePeriod
+    return {
+        "title": form.title,
+        "url": form.url,
+        "version": form.version,
+        "start": period.start if period else None,
+        "end": period.end if period else None,
+        "date": form.date,
+        "description": form.description,
+        "item": [item_view(item) for item in form.item or []],
+    }
