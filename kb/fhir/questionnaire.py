@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from fhir.resources.R4B.questionnaire import Questionnaire
@@ -27,9 +27,9 @@ from kb.asof import Answer
 from kb.concepts.codes import SYSTEMS
 from kb.concepts.match import KIND_SYSTEMS, kind_of
 from kb.concepts.quantity import QuantityError
-from kb.dates import to_date
+from kb.dates import to_date, utc_now
 from kb.errors import KBError
-from kb.facts import DERIVED, FACTS, REQUEST_TYPES, Fact, Request, read_fact
+from kb.facts import DERIVED, FACTS, REQUEST_TYPES, Fact, Request, RequestError, read_fact
 from kb.fhir.resources import FhirError, Issue, parse
 from kb.predicates import Predicate, facts_read
 from kb.ruleset import SECTIONS, Node, RuleSet
@@ -353,8 +353,9 @@ def _header(answer: Answer) -> list[dict[str, Any]]:
     return items
 
 
-def questionnaire(answer: Answer) -> Questionnaire:
-    """The criteria in force in ``answer`` as a Questionnaire (validated by the R4B model)."""
+def questionnaire(answer: Answer, generated_at: datetime | None = None) -> Questionnaire:
+    """The criteria in force in ``answer`` as a Questionnaire (validated by the R4B model);
+    ``meta.lastUpdated`` says when it was generated, ``date`` the knowledge time."""
     if not answer.covered:
         raise NotCovered(f"{answer.policy_id} on {answer.as_of}: {answer.status}: {answer.reason}")
     rules = RuleSet.of(answer)
@@ -381,6 +382,7 @@ def questionnaire(answer: Answer) -> Questionnaire:
     return Questionnaire.model_validate(
         {
             "resourceType": "Questionnaire",
+            "meta": {"lastUpdated": (generated_at or utc_now()).isoformat(timespec="seconds")},
             "url": url(answer.policy_id),
             "version": label,
             "name": "".join(c if c.isalnum() else "_" for c in f"{answer.policy_id}_{label}"),
@@ -395,9 +397,9 @@ def questionnaire(answer: Answer) -> Questionnaire:
     )
 
 
-def export_questionnaire(answer: Answer, generated_at: Any = None) -> str:
+def export_questionnaire(answer: Answer, generated_at: datetime | None = None) -> str:
     """``kb export --format questionnaire``: the Questionnaire as JSON."""
-    return questionnaire(answer).model_dump_json(indent=2, exclude_none=True)
+    return questionnaire(answer, generated_at).model_dump_json(indent=2, exclude_none=True)
 
 
 # --- reading a filled QuestionnaireResponse ------------------------------------------------------
@@ -557,7 +559,10 @@ def decide_response(kb: Any, data: dict[str, Any], source: str, when: str | None
             asked = questions(questionnaire(kb.as_of(policy, kb.resolve(policy, version))))
         except KBError as error:
             raise FhirError(source, [Issue("QuestionnaireResponse.questionnaire", str(error), "not-found")]) from None
-    decision = kb.evaluate(response_request(response, asked, source), when)
+    try:
+        decision = kb.evaluate(response_request(response, asked, source), when)
+    except RequestError as error:
+        raise FhirError(source, [Issue("QuestionnaireResponse.item", str(error), "value")]) from None
     in_force = (decision.version or {}).get("label")
     notes = []
     if version is not None and in_force != version:
