@@ -20,10 +20,12 @@ from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.operationoutcome import OperationOutcome
 from fhir.resources.R4B.questionnaire import Questionnaire
 
+from kb.api import KnowledgeBase, bundled_policy_paths
 from kb.cli import cli
 from kb.facts import Request
-from kb.fhir.questionnaire import SOURCE_EXTENSION, decide_response, questions
+from kb.fhir.questionnaire import SOURCE_EXTENSION, decide_response, questionnaire, questions
 from kb.fhir.resources import FhirError, parse
+from tests.conftest import CORPUS
 
 FIXTURES = Path(__file__).parent / "fixtures" / "fhir"
 EXAMPLES = Path(__file__).resolve().parents[2] / "shared" / "fhir-examples"
@@ -457,3 +459,48 @@ def test_errors_are_explained_on_the_page(site, query, said):
 def test_a_hostile_parameter_is_echoed_as_text(site):
     page = get(site, "/-/kb/questionnaire?policy=<script>alert(1)</script>&as_of=2025-12-01")
     assert page.status_code == 400 and "<script>alert(1)" not in page.text and "&lt;script&gt;alert(1)" in page.text
+
+
+# --- every version, every policy of the corpus -------------------------------------------------
+
+
+def _checked(form: Questionnaire) -> None:
+    """linkIds unique, every enableWhen names a question of the form, answered with its own type."""
+    every = []
+
+    def walk(found) -> None:
+        for item in found or []:
+            every.append(item)
+            walk(item.item)
+
+    walk(form.item)
+    by_link = {item.linkId: item for item in every}
+    assert len(by_link) == len(every)
+    kinds = {"boolean": "answerBoolean", "choice": "answerCoding", "open-choice": "answerCoding"}
+    kinds |= {"decimal": "answerDecimal", "integer": "answerInteger"}
+    for item in every:
+        for condition in item.enableWhen or []:
+            asked = by_link[condition.question]
+            assert asked.type not in ("display", "group")
+            if condition.operator != "exists":
+                assert getattr(condition, kinds[asked.type]) is not None, (item.linkId, condition.question)
+        assert item.enableBehavior or len(item.enableWhen or []) < 2
+
+
+def test_every_version_of_the_bundled_policy_gives_a_consistent_questionnaire(loaded_kb):
+    for version in loaded_kb.versions(POLICY):
+        form = exported(loaded_kb, version["label"])
+        assert form.version == version["label"]
+        _checked(form)
+
+
+def test_every_policy_of_the_corpus_gives_a_consistent_questionnaire(tmp_path_factory):
+    if not (CORPUS / "centene").is_dir():
+        pytest.skip("the corpus is not beside the checkout")
+    with KnowledgeBase(tmp_path_factory.mktemp("corpus") / "kb.sqlite") as kb:
+        kb.load([*bundled_policy_paths(), *sorted((CORPUS / "centene").glob("*.txt"))])
+        for row in kb.policies():
+            latest = kb.versions(row["policy_id"])[-1]["valid_from"]
+            form = questionnaire(kb.as_of(row["policy_id"], latest))
+            _checked(form)
+            assert questions(form) - {"request_type", "date_of_service", "line_of_business", "renewal_date"}

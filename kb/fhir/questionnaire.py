@@ -25,7 +25,7 @@ from fhir.resources.R4B.questionnaireresponse import QuestionnaireResponse, Ques
 
 from kb.asof import Answer
 from kb.concepts.codes import SYSTEMS
-from kb.concepts.match import KIND_SYSTEMS, kind_of
+from kb.concepts.match import KIND_SYSTEMS, kind_of, narrower
 from kb.concepts.quantity import QuantityError
 from kb.dates import to_date, utc_now
 from kb.errors import KBError
@@ -42,8 +42,9 @@ SOURCE_EXTENSION = "urn:policy-as-data:StructureDefinition:criterion-source"
 the revision-log clause that reconstructed it, with its confidence)."""
 UNIT_OPTION = "http://hl7.org/fhir/StructureDefinition/questionnaire-unitOption"
 SECTION_NAMES = {"I": "initial approval", "II": "continued therapy"}
-HEADER = ("request_type", "date_of_service", "line_of_business", "renewal_date")
-"""Questions of the request itself, asked before the criteria's facts."""
+HEADER = ("request_type", "date_of_service")
+"""Questions of the request itself, asked first; the line of business and the renewal date too
+where the approval durations depend on them and no criterion asks them."""
 
 
 class NotCovered(KBError):
@@ -91,7 +92,8 @@ def _concept_codings(kind: str, concept_id: str) -> list[dict[str, str]]:
 
 
 def _condition(p: Predicate) -> tuple[When, ...] | None:
-    """A condition as enableWhen entries (all must hold), or None where FHIR cannot say it."""
+    """A condition as enableWhen entries (all must hold), or None where FHIR cannot say it exactly
+    (then what it conditions is asked unconditionally: asking more is safe, asking less is not)."""
     if p.get("op") == "all":
         parts = [_condition(arg) for arg in p["args"]]
         return None if None in parts else tuple(w for part in parts for w in part or ())
@@ -110,9 +112,12 @@ def _condition(p: Predicate) -> tuple[When, ...] | None:
     if op in ("in", "has") and isinstance(value, list) and len(value) == 1:
         if fact.type == "choice":
             return (When(name, "=", "answerCoding", _choice(name, value[0]), f"{name} is {value[0]}"),)
-        codings = _concept_codings(fact.kind or "", value[0])
-        if len(codings) == 1:
-            return (When(name, "=", "answerCoding", codings[0], f"{name} is {value[0]}"),)
+        # FHIR compares codings for equality: only a concept without codes (whose subtrees a code
+        # would have) and without narrower concepts is said exactly by one coding
+        kind = fact.kind or ""
+        if kind not in KIND_SYSTEMS and narrower(kind, value[0]) == {value[0]}:
+            coding = _concept_codings(kind, value[0])[0]
+            return (When(name, "=", "answerCoding", coding, f"{name} is {value[0]}"),)
     return None
 
 
@@ -155,12 +160,13 @@ class Walk:
     order: list[tuple[str, Any]]  # ("fact", name) or ("note", item)
 
 
-def _section_when(section: str) -> When:
-    request_type = next(k for k, v in SECTIONS.items() if v == section)
+def _section_when(request_type: str) -> When:
     return When("request_type", "=", "answerCoding", _choice("request_type", request_type), f"{request_type} request")
 
 
 def walk(rules: RuleSet) -> Walk:
+    """The facts the criteria of sections I (initial) and II (continued therapy) read, in policy
+    order, each with the criteria that read it and their conditions; and the display notes."""
     found = Walk({}, [])
 
     def visit(node: Node, when: tuple[When, ...]) -> None:
@@ -182,15 +188,15 @@ def walk(rules: RuleSet) -> Walk:
                 found.uses.setdefault(asked, [])
                 if not any(use.node is node for use in found.uses[asked]):
                     found.uses[asked].append(Use(asked, node, conditions))
-        for part in _inner(predicate):
-            if part["op"] in ("review", "never"):
-                found.order.append(("note", _review_item(node, part, when)))
+        reviewed = [part for part in _inner(predicate) if part["op"] in ("review", "never")]
+        if reviewed:
+            found.order.append(("note", _review_item(node, reviewed, when)))
         for child in node.children:
             visit(child, inner)
 
-    for section, nodes in rules.sets.items():
-        for node in nodes:
-            visit(node, (_section_when(section),))
+    for request_type, section in SECTIONS.items():
+        for node in rules.sets.get(section, []):
+            visit(node, (_section_when(request_type),))
     return found
 
 
@@ -217,9 +223,13 @@ def _note(link: str, text: str, node: Node, when: tuple[When, ...]) -> dict[str,
     return _enable(item, when)
 
 
-def _review_item(node: Node, part: Predicate, when: tuple[When, ...]) -> dict[str, Any]:
-    why = "needs clinical review" if part["op"] == "review" else "is never met"
-    return _note(f"review:{node.where}", f"{_quote(node)} — {why}: {part.get('reason', '')}", node, when)
+def _review_item(node: Node, parts: list[Predicate], when: tuple[When, ...]) -> dict[str, Any]:
+    """One display item for a criterion's parts that need clinical review (or are never met)."""
+    why = "; ".join(
+        f"{'needs clinical review' if part['op'] == 'review' else 'is never met'}: {part.get('reason', '')}"
+        for part in parts
+    )
+    return _note(f"review:{node.where}", f"{_quote(node)} — {why}", node, when)
 
 
 def _referral_item(node: Node, when: tuple[When, ...]) -> dict[str, Any]:
@@ -298,7 +308,7 @@ def _fact_item(name: str, uses: list[Use]) -> dict[str, Any]:
     return _enable({"linkId": name, "text": text, **_answers(fact, uses), "item": children}, common)
 
 
-def _header(answer: Answer) -> list[dict[str, Any]]:
+def _header(answer: Answer, read: set[str]) -> list[dict[str, Any]]:
     request_type = {
         "linkId": "request_type",
         "text": "Is the request for initial approval (section I) or continued therapy (section II)?",
@@ -314,7 +324,7 @@ def _header(answer: Answer) -> list[dict[str, Any]]:
     }
     items = [request_type, service]
     durations = answer.records.get("duration", [])
-    if len({row["line_of_business"] for row in durations}) > 1:
+    if len({row["line_of_business"] for row in durations}) > 1 and "line_of_business" not in read:
         lines = sorted({row["line_of_business"] for row in durations})
         items.append(
             {
@@ -324,17 +334,18 @@ def _header(answer: Answer) -> list[dict[str, Any]]:
                 "answerOption": [{"valueCoding": _choice("line_of_business", line)} for line in lines],
                 "item": [
                     {
-                        "linkId": f"line_of_business/{row['section']}.{row['indication']}.{row['line_of_business']}",
+                        "linkId": f"line_of_business/duration-{number}",
                         "type": "display",
-                        "text": f"{row['section']}.{row['indication']} {row['line_of_business']}: "
-                        + (row["text"] or "approval duration unknown in the history"),
+                        "text": f"{row['section']}.{row['indication']} {row['line_of_business']}"
+                        + (f" ({row['condition']})" if row.get("condition") else "")
+                        + f": {row['text'] or 'approval duration unknown in the history'}",
                     }
-                    for row in durations
+                    for number, row in enumerate(durations, 1)
                 ],
             }
         )
     renewing = sorted({row["line_of_business"] for row in durations if row.get("rule") and "renewal" in row["rule"]})
-    if renewing:
+    if renewing and "renewal_date" not in read:
 
         def when(line: str) -> list[dict[str, Any]]:
             return [
@@ -362,7 +373,7 @@ def questionnaire(answer: Answer, generated_at: datetime | None = None) -> Quest
     found = walk(rules)
     version = answer.version or {}
     label = version.get("label")
-    items = _header(answer)
+    items = _header(answer, set(found.uses))
     for what, value in found.order:
         if what == "note":
             items.append(value)
