@@ -41,7 +41,6 @@ SOURCE_EXTENSION = "urn:policy-as-data:StructureDefinition:criterion-source"
 """On a display item quoting a criterion: where the criterion comes from (document and line, or
 the revision-log clause that reconstructed it, with its confidence)."""
 UNIT_OPTION = "http://hl7.org/fhir/StructureDefinition/questionnaire-unitOption"
-SECTION_NAMES = {"I": "initial approval", "II": "continued therapy"}
 HEADER = ("request_type", "date_of_service")
 """Questions of the request itself, asked first; the line of business and the renewal date too
 where the approval durations depend on them and no criterion asks them."""
@@ -275,11 +274,12 @@ def _answers(fact: Fact, uses: list[Use]) -> dict[str, Any]:
         kind = fact.kind or ""
         ids = _accepted(uses) if kind in KIND_SYSTEMS else list(kind_of(kind).concepts)
         options = [{"valueCoding": coding} for concept in ids for coding in _concept_codings(kind, concept)]
-        item: dict[str, Any] = {"type": "open-choice", "answerOption": options}
+        item: dict[str, Any] = {"type": "open-choice"} | ({"answerOption": options} if options else {})
         return item | ({"repeats": True} if fact.type == "concepts" else {})
     units = _units(uses) if fact.type == "quantity" else list(fact.units)
     extension = [{"url": UNIT_OPTION, "valueCoding": {"code": unit, "display": unit}} for unit in units]
-    return {"type": "quantity", "extension": extension} | ({"repeats": True} if fact.type == "quantity" else {})
+    item = {"type": "quantity"} | ({"extension": extension} if extension else {})
+    return item | ({"repeats": True} if fact.type == "quantity" else {})
 
 
 HOW = {
