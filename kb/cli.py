@@ -406,7 +406,8 @@ def evaluate(
     db: str,
     as_json: bool,
 ) -> None:
-    """Decide a prior-authorization request (JSON) under the rules in force on its date of service."""
+    """Decide a prior-authorization request (JSON, or a filled FHIR QuestionnaireResponse) under the
+    rules in force on its date of service."""
     with KnowledgeBase(db) as kb:
         if replay_file is not None:
             record = read_record(replay_file)
