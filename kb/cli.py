@@ -10,7 +10,8 @@ import json
 import os
 import sqlite3
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import wraps
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ from kb.errors import KBError, MissingKnowledgeBase
 from kb.export import EXPORTS
 from kb.facts import fact_vocabulary
 from kb.fhir import pas
+from kb.fhir.questionnaire import decide_response
 from kb.fhir.resources import FhirError, operation_outcome
 from kb.render import answer_text, decision_text
 from kb.reports import history_text, mutation_text, plain, render_diffs
@@ -405,8 +407,9 @@ def evaluate(
     db: str,
     as_json: bool,
 ) -> None:
-    """Decide a prior-authorization request (JSON) under the rules in force on its date of service;
-    a Da Vinci PAS request Bundle (FHIR R4) is answered with a PAS response Bundle."""
+    """Decide a prior-authorization request (JSON, or a filled FHIR QuestionnaireResponse) under the
+    rules in force on its date of service; a Da Vinci PAS request Bundle (FHIR R4) is answered with a
+    PAS response Bundle."""
     with KnowledgeBase(db) as kb:
         if replay_file is not None:
             record = read_record(replay_file)
@@ -421,12 +424,17 @@ def evaluate(
         if batch is None:
             if request_file is None:
                 raise click.UsageError("give REQUEST_FILE, --batch FILE or --replay FILE")
-            data = read_object(request_file, "a request (a JSON object)")
-            if "resourceType" in data:
-                _answer_fhir(kb, data, str(request_file), when)
+            data = read_object(request_file, "a request or a FHIR resource (a JSON object)")
+            if data.get("resourceType") == "QuestionnaireResponse":
+                with answers_fhir():
+                    decision, notes = decide_response(kb, data, str(request_file), when)
+                click.echo("\n".join(notes), err=True, nl=bool(notes))
+            elif "resourceType" in data:
+                _answer_pas(kb, data, str(request_file), when)
                 return
-            with naming(str(request_file)):
-                decision = kb.evaluate(parse_request(data, str(request_file)), when)
+            else:
+                with naming(str(request_file)):
+                    decision = kb.evaluate(parse_request(data, str(request_file)), when)
             _emit(as_json, decision.to_json(), lambda: decision_text(decision))
             return
         if output is None:
@@ -434,16 +442,23 @@ def evaluate(
         _decide_batch(kb, batch, output, when, not no_trace)
 
 
-def _answer_fhir(kb: KnowledgeBase, data: dict[str, Any], source: str, when: str | None) -> None:
-    """A FHIR payload: a PAS request Bundle answered with a PAS response Bundle; a defective or
-    non-PAS payload answered with an OperationOutcome (printed) and exit 1."""
+def _answer_pas(kb: KnowledgeBase, data: dict[str, Any], source: str, when: str | None) -> None:
+    """A PAS request Bundle answered with a PAS response Bundle; a defective or non-PAS payload
+    answered with an OperationOutcome."""
     if when:
         raise click.UsageError("--as-of does not apply to a PAS request: its items carry their dates of service")
-    try:
+    with answers_fhir():
         click.echo(pas.answer_json(kb, data, source))
+
+
+@contextmanager
+def answers_fhir() -> Iterator[None]:
+    """A defective FHIR payload is answered with an OperationOutcome (stdout), one line on stderr, exit 1."""
+    try:
+        yield
     except FhirError as error:
         click.echo(operation_outcome(error).model_dump_json(indent=2, exclude_none=True))
-        raise
+        raise click.ClickException(str(error)) from None
 
 
 def _decide_batch(kb: KnowledgeBase, batch: Path, output: Path, when: str | None, traced: bool) -> None:

@@ -24,6 +24,7 @@ from openpyxl.styles import Font
 
 from kb.asof import Answer
 from kb.dates import utc_now
+from kb.fhir.questionnaire import export_questionnaire
 from kb.reports import TEMPLATES, to_csv
 from kb.schema import RECORD_TABLES
 from kb.sources import document_text, provenance_text
@@ -272,4 +273,5 @@ EXPORTS = {
     "xlsx": export_xlsx,
     "markdown": export_markdown,
     "html": export_html,
+    "questionnaire": export_questionnaire,
 }

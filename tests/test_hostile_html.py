@@ -43,6 +43,7 @@ def test_no_page_makes_document_text_live(pages):
         "export html 2025-12-01",
         "diff html 2019-06-01 -> 2025-12-01",
         "/-/kb/policy?policy=CP.PHAR.359&as_of=2025-12-01",
+        "/-/kb/questionnaire?policy=CP.PHAR.359&as_of=2025-12-01",
         "/kb/criteria_in_force?policy=CP.PHAR.359&as_of=2025-12-01&known_at=",
         "/kb/criterion",
     ],

@@ -144,6 +144,7 @@ def site_pages(database: Path, metadata: dict[str, Any]) -> dict[str, str]:
             f"/-/kb/policy?policy={POLICY}&as_of=2025-12-01",
             f"/-/kb/diff?policy={POLICY}&from=2019-06-01&to=2025-12-01",
             f"/-/kb/coverage?policy={POLICY}",
+            f"/-/kb/questionnaire?policy={POLICY}&as_of=2025-12-01",
             f"/{name}/passage?_search=CD22",
             f"/{name}/passage?_search=diagnosis",
         ]

@@ -24,6 +24,10 @@ def diff_url(policy: str, before: str, after: str) -> str:
     return url("/-/kb/diff", policy=policy, **{"from": before, "to": after})
 
 
+def questionnaire_url(policy: str, as_of: str, fmt: str | None = None) -> str:
+    return url("/-/kb/questionnaire", policy=policy, as_of=as_of, **({"format": fmt} if fmt else {}))
+
+
 def in_force(versions: list[dict[str, Any]], day: str) -> int | None:
     """The index of the version in force on ``day`` (ISO date), or None where none is."""
     for index, version in enumerate(versions):
@@ -60,6 +64,7 @@ def version_links(database: str, policy: str, versions: list[dict[str, Any]], in
     links.append(
         ("Criteria in force (table)", url(f"/{database}/criteria_in_force", policy=policy, as_of=version["label"]))
     )
+    links.append(("Questionnaire (FHIR DTR)", questionnaire_url(policy, version["label"])))
     return links
 
 

@@ -17,6 +17,7 @@ from markupsafe import Markup
 
 from kb.api import KnowledgeBase
 from kb.errors import KBError
+from kb.fhir.questionnaire import questionnaire, readable
 from kb.reports import diff_html
 from kb.site.cds import ROUTES as CDS_ROUTES
 from kb.site.checks import Checked, check, parameters_of, request_args
@@ -28,6 +29,7 @@ from kb.site.navigation import (
     in_force,
     policy_links,
     policy_url,
+    questionnaire_url,
     recent_spans,
     url,
     version_links,
@@ -81,6 +83,34 @@ async def policy_page(datasette: Any, request: Any) -> Response:
             context.update(answer=answer, view=layout(answer))
     context.update(problems=checked.problems, notes=checked.notes)
     return await _render(datasette, request, "kb_policy.html", context, 200 if checked.ok else 400)
+
+
+async def questionnaire_page(datasette: Any, request: Any) -> Response:
+    """/-/kb/questionnaire?policy=P&as_of=D (a date or a version label): the criteria in force as a
+    FHIR R4 Questionnaire (Da Vinci DTR), readable; ``&format=json`` downloads the JSON."""
+    database = datasette.get_database().name
+    args = request_args(request)
+    title = f"{args.get('policy', '')} questionnaire (FHIR DTR) for {args.get('as_of', '')}"
+    context: dict[str, Any] = {"page_title": title}
+    with knowledge_base(datasette) as kb:
+        checked = check(kb, {"policy", "as_of", "known_at"}, args)
+        if checked.ok:
+            form = questionnaire(kb.as_of(checked.policy, checked.days["as_of"], args.get("known_at") or None))
+            if args.get("format") == "json":
+                return Response(
+                    form.model_dump_json(indent=2, exclude_none=True),
+                    content_type="application/fhir+json; charset=utf-8",
+                    headers={"content-disposition": f'attachment; filename="{form.name}.json"'},
+                )
+            context.update(form=readable(form), json_url=questionnaire_url(checked.policy, args["as_of"], "json"))
+            context["links"] = [
+                *policy_links(database, checked.policy),
+                (f"{form.version} as it read", policy_url(checked.policy, form.version)),
+            ]
+        elif checked.policy:
+            context["links"] = policy_links(database, checked.policy)
+    context.update(problems=checked.problems, notes=checked.notes)
+    return await _render(datasette, request, "kb_questionnaire.html", context, 200 if checked.ok else 400)
 
 
 BODY = re.compile(r"<body[^>]*>(.*)</body>", re.DOTALL)
@@ -167,6 +197,7 @@ def register_routes() -> list[tuple[str, Any]]:
         (r"^/-/kb/policy$", policy_page),
         (r"^/-/kb/diff$", diff_page),
         (r"^/-/kb/coverage$", coverage_page),
+        (r"^/-/kb/questionnaire$", questionnaire_page),
         (r"^/-/kb/search$", search_page),
         (r"^/-/kb/recent$", recent_page),
         (r"^/-/kb/timeline$", timeline_page),
