@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,7 @@ from loaders.centene import load_path
 from revisions.changes import load_changesets
 from revisions.timeline import Timeline, build_timeline
 
+ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).parent / "fixtures"
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
 BUNDLED = bundled_policy_paths()[0]
@@ -58,6 +60,19 @@ def loaded_kb(tmp_path_factory: pytest.TempPathFactory) -> KnowledgeBase:
     kb = KnowledgeBase(tmp_path_factory.mktemp("kb") / "kb.sqlite")
     kb.load()
     return kb
+
+
+@pytest.fixture(scope="module")
+def site(loaded_kb: KnowledgeBase):
+    """The Datasette site of the loaded knowledge base, in process, with the project's metadata."""
+    import asyncio
+
+    from datasette.app import Datasette
+
+    metadata = json.loads((ROOT / "datasette_metadata.json").read_text(encoding="utf-8"))
+    datasette = Datasette(immutables=[str(loaded_kb.path)], metadata=metadata)
+    asyncio.run(datasette.invoke_startup())
+    return datasette
 
 
 @pytest.fixture

@@ -27,6 +27,20 @@ LINES = {
 STRUCTURED = {"age_years", "diagnosis", "prescriber_specialty", "line_of_business", "requested_drug"}
 
 
+def coverage_of(line: str | None) -> dict[str, Any]:
+    """The member's Coverage; its type names the line of business when one is given."""
+    coverage: dict[str, Any] = {
+        "resourceType": "Coverage",
+        "id": "coverage",
+        "status": "active",
+        "beneficiary": {"reference": "Patient/member"},
+        "payor": [{"reference": "Organization/payer"}],
+    }
+    if line:
+        coverage["type"] = {"text": LINES[line]}
+    return coverage
+
+
 def birth_date(age: int, day: date) -> str:
     """A birth date that makes the member ``age`` whole years old on ``day``."""
     return (day.replace(year=day.year - age) - timedelta(days=40)).isoformat()
@@ -63,15 +77,7 @@ def pas_bundle(
     patient: dict[str, Any] = {"resourceType": "Patient", "id": "member", "name": [{"family": "Doe", "given": ["Sam"]}]}
     if "age_years" in facts:
         patient["birthDate"] = birth_date(facts["age_years"], day)
-    coverage: dict[str, Any] = {
-        "resourceType": "Coverage",
-        "id": "coverage",
-        "status": "active",
-        "beneficiary": {"reference": "Patient/member"},
-        "payor": [{"reference": "Organization/payer"}],
-    }
-    if "line_of_business" in facts:
-        coverage["type"] = {"text": LINES[facts["line_of_business"]]}
+    coverage = coverage_of(facts.get("line_of_business"))
     claim: dict[str, Any] = {
         "resourceType": "Claim",
         "id": plain.get("request_id") or "besponsa",
@@ -185,15 +191,7 @@ def order_sign(
     patient: dict[str, Any] = {"resourceType": "Patient", "id": "member"}
     if age is not None:
         patient["birthDate"] = birth_date(age, day)
-    coverage: dict[str, Any] = {
-        "resourceType": "Coverage",
-        "id": "coverage",
-        "status": "active",
-        "beneficiary": {"reference": "Patient/member"},
-        "payor": [{"reference": "Organization/payer"}],
-    }
-    if line:
-        coverage["type"] = {"text": LINES[line]}
+    coverage = coverage_of(line)
     role = {
         "resourceType": "PractitionerRole",
         "id": "prescriber",

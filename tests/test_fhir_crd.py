@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from datasette.app import Datasette
 from datasette.plugins import pm
 from fhir.resources.R4B.medicationrequest import MedicationRequest
 from fhir_payloads import EXAMPLES, order_sign
@@ -26,16 +25,8 @@ from kb.facts import Request
 from kb.fhir.crd import COVERAGE_INFORMATION
 from kb.site.cds import skip_csrf
 
-METADATA = json.loads((Path(__file__).resolve().parents[1] / "datasette_metadata.json").read_text(encoding="utf-8"))
 SIGN = "/cds-services/policy-as-data-order-sign"
 SELECT = "/cds-services/policy-as-data-order-select"
-
-
-@pytest.fixture(scope="module")
-def site(loaded_kb):
-    datasette = Datasette(immutables=[str(loaded_kb.path)], metadata=METADATA)
-    asyncio.run(datasette.invoke_startup())
-    return datasette
 
 
 def post(site, path: str, body: Any, raw: bytes | None = None, cookie: bool = True):

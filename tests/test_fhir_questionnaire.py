@@ -15,7 +15,6 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from datasette.app import Datasette
 from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.operationoutcome import OperationOutcome
 from fhir.resources.R4B.questionnaire import Questionnaire
@@ -29,7 +28,6 @@ from tests.conftest import CORPUS
 
 FIXTURES = Path(__file__).parent / "fixtures" / "fhir"
 EXAMPLES = Path(__file__).resolve().parents[2] / "shared" / "fhir-examples"
-METADATA = json.loads((Path(__file__).resolve().parents[1] / "datasette_metadata.json").read_text(encoding="utf-8"))
 POLICY = "CP.PHAR.359"
 F, C = "urn:policy-as-data:fact:", "urn:policy-as-data:concept:"
 HEADER = {"request_type", "date_of_service", "line_of_business"}
@@ -180,97 +178,59 @@ def test_a_date_without_a_version_is_refused_in_one_line(loaded_kb):
     assert result.exit_code == 1 and "not covered" in result.stderr and "Traceback" not in result.output
 
 
+COMMON = {
+    "line_of_business": "Medicaid",
+    "diagnosis": "B-cell ALL",
+    "cycles_requested": 2,
+    "cycles_received": 0,
+    "regimen_fda_or_nccn": True,
+    "dose": [{"value": 1.8, "unit": "mg/m2", "per": "cycle"}, {"value": 0.8, "unit": "mg/m2", "per": "dose"}],
+}
+
+
+def twin(day: str, **facts: object) -> dict:
+    """The plain JSON request a QuestionnaireResponse fixture answers: the common facts and these."""
+    return {"policy": POLICY, "date_of_service": day, "facts": {**COMMON, **facts}}
+
+
 TWINS = {
     "besponsa-qr-2025-12-01-approve.json": (
         "approve",
-        {
-            "policy": POLICY,
-            "date_of_service": "2025-12-01",
-            "facts": {
-                "line_of_business": "Medicaid",
-                "diagnosis": "B-cell ALL",
-                "prescriber_specialty": "oncologist",
-                "age_years": 30,
-                "cd22_positive": True,
-                "disease_status": "relapsed or refractory",
-                "line_of_therapy": ["subsequent"],
-                "cycles_requested": 2,
-                "cycles_received": 0,
-                "regimen_fda_or_nccn": True,
-                "dose": [
-                    {"value": 1.8, "unit": "mg/m2", "per": "cycle"},
-                    {"value": 0.8, "unit": "mg/m2", "per": "dose"},
-                ],
-            },
-        },
+        twin(
+            "2025-12-01",
+            prescriber_specialty="oncologist",
+            age_years=30,
+            cd22_positive=True,
+            disease_status="relapsed or refractory",
+            line_of_therapy=["subsequent"],
+        ),
     ),
     "besponsa-qr-2025-12-01-deny.json": (
         "deny",  # newly diagnosed, frontline, age 16: 5.a not met, 5.b needs age >= 18
-        {
-            "policy": POLICY,
-            "date_of_service": "2025-12-01",
-            "facts": {
-                "line_of_business": "Medicaid",
-                "diagnosis": "B-cell ALL",
-                "prescriber_specialty": "hematologist",
-                "age_years": 16,
-                "cd22_positive": True,
-                "disease_status": "newly diagnosed",
-                "line_of_therapy": ["frontline"],
-                "cycles_requested": 2,
-                "cycles_received": 0,
-                "regimen_fda_or_nccn": True,
-                "dose": [
-                    {"value": 1.8, "unit": "mg/m2", "per": "cycle"},
-                    {"value": 0.8, "unit": "mg/m2", "per": "dose"},
-                ],
-            },
-        },
+        twin(
+            "2025-12-01",
+            prescriber_specialty="hematologist",
+            age_years=16,
+            cd22_positive=True,
+            disease_status="newly diagnosed",
+            line_of_therapy=["frontline"],
+        ),
     ),
     "besponsa-qr-2025-12-01-pend.json": (
         "pend",  # CD22 status not answered: I.A.4 unknown
-        {
-            "policy": POLICY,
-            "date_of_service": "2025-12-01",
-            "facts": {
-                "line_of_business": "Medicaid",
-                "diagnosis": "B-cell ALL",
-                "prescriber_specialty": "hematologist",
-                "age_years": 16,
-                "disease_status": "relapsed or refractory",
-                "cycles_requested": 2,
-                "cycles_received": 0,
-                "regimen_fda_or_nccn": True,
-                "dose": [
-                    {"value": 1.8, "unit": "mg/m2", "per": "cycle"},
-                    {"value": 0.8, "unit": "mg/m2", "per": "dose"},
-                ],
-            },
-        },
+        twin("2025-12-01", prescriber_specialty="hematologist", age_years=16, disease_status="relapsed or refractory"),
     ),
     "besponsa-qr-2024-08-01-approve.json": (
         "approve",  # V2024-05: Ph-negative, induction, age >= 15
-        {
-            "policy": POLICY,
-            "date_of_service": "2024-08-01",
-            "facts": {
-                "line_of_business": "Medicaid",
-                "diagnosis": "B-cell ALL",
-                "prescriber_specialty": "hematologist",
-                "age_years": 16,
-                "cd22_positive": True,
-                "disease_status": "newly diagnosed",
-                "ph_status": "negative",
-                "line_of_therapy": ["frontline", "induction"],
-                "cycles_requested": 2,
-                "cycles_received": 0,
-                "regimen_fda_or_nccn": True,
-                "dose": [
-                    {"value": 1.8, "unit": "mg/m2", "per": "cycle"},
-                    {"value": 0.8, "unit": "mg/m2", "per": "dose"},
-                ],
-            },
-        },
+        twin(
+            "2024-08-01",
+            prescriber_specialty="hematologist",
+            age_years=16,
+            cd22_positive=True,
+            disease_status="newly diagnosed",
+            ph_status="negative",
+            line_of_therapy=["frontline", "induction"],
+        ),
     ),
 }
 
@@ -402,13 +362,6 @@ def test_the_test_data_bundle_is_no_questionnaire_response(loaded_kb):
 
 
 # --- the site page ------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def site(loaded_kb):
-    datasette = Datasette(immutables=[str(loaded_kb.path)], metadata=METADATA)
-    asyncio.run(datasette.invoke_startup())
-    return datasette
 
 
 def get(site, path: str):

@@ -12,7 +12,6 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
-from datasette.app import Datasette
 
 from kb.api import KnowledgeBase
 from kb.asof import canned_in_force
@@ -21,14 +20,6 @@ from kb.site.queries import metadata_queries
 METADATA_FILE = Path(__file__).resolve().parents[1] / "datasette_metadata.json"
 METADATA = json.loads(METADATA_FILE.read_text(encoding="utf-8"))
 POLICY = "CP.PHAR.359"
-
-
-@pytest.fixture(scope="module")
-def site(loaded_kb):
-    assert loaded_kb.path.name == "kb.sqlite"
-    datasette = Datasette(immutables=[str(loaded_kb.path)], metadata=METADATA)
-    asyncio.run(datasette.invoke_startup())
-    return datasette
 
 
 def get(site, path: str):

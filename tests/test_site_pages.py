@@ -5,24 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import html
-import json
 import re
-from pathlib import Path
 from xml.etree import ElementTree
 
 import pytest
-from datasette.app import Datasette
 
-METADATA = json.loads((Path(__file__).resolve().parents[1] / "datasette_metadata.json").read_text(encoding="utf-8"))
 POLICY = "CP.PHAR.359"
 ATOM = "{http://www.w3.org/2005/Atom}"
-
-
-@pytest.fixture(scope="module")
-def site(loaded_kb):
-    datasette = Datasette(immutables=[str(loaded_kb.path)], metadata=METADATA)
-    asyncio.run(datasette.invoke_startup())
-    return datasette
 
 
 def get(site, path: str, **kwargs):
