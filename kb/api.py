@@ -22,7 +22,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
-from kb.asof import FOREVER, Answer, as_of, rule_dependent
+from kb.asof import FOREVER, Answer, as_of, pending_spans, rule_dependent
 from kb.audit import Audit, HistoryAudit, audit_diff, audit_documents
 from kb.compiled import compile_rules
 from kb.dates import to_date, to_timestamp, utc_now
@@ -146,6 +146,7 @@ class KnowledgeBase:
         self._differences: Cache = {}
         self._compiled: dict[str, dict[str, Any]] = {}
         self._lines_of_business: dict[str, list[str]] = {}
+        self._pending_spans: dict[tuple[str, str | None], list[tuple[str, str]]] = {}
 
     @property
     def connection(self) -> sqlite3.Connection:
@@ -183,7 +184,14 @@ class KnowledgeBase:
             groups.setdefault(policy_id, []).append(path)
         stamp = (now or utc_now()).isoformat()
         self.close()
-        for cache in (self._rules, self._windows, self._differences, self._compiled, self._lines_of_business):
+        for cache in (
+            self._rules,
+            self._windows,
+            self._differences,
+            self._compiled,
+            self._lines_of_business,
+            self._pending_spans,
+        ):
             cache.clear()
         reports = self._load_staged(groups, stamp, workers, options, locked=False)
         if reports is None:
@@ -393,7 +401,7 @@ class KnowledgeBase:
             self.connection,
             request.policy,
             day,
-            rule_dependent(self.connection, request.policy, day, known_at),
+            self._rule_dependent(request.policy, day, known_at),
             to_timestamp(known_at) if known_at else None,
             self._differences,
         )
@@ -417,6 +425,15 @@ class KnowledgeBase:
                 }
             )
         return decision
+
+    def _rule_dependent(self, policy_id: str, day: date, known_at: str | None) -> list[dict[str, Any]]:
+        """``kb.asof.rule_dependent``, asked only on a date inside a pending span (cached per policy)."""
+        spans = self._pending_spans.get((policy_id, known_at))
+        if spans is None:
+            spans = self._pending_spans[(policy_id, known_at)] = pending_spans(self.connection, policy_id, known_at)
+        if not any(start <= day.isoformat() <= end for start, end in spans):
+            return []
+        return rule_dependent(self.connection, policy_id, day, known_at)
 
     def check_request(self, request: Request) -> None:
         """Refuse a line of business the policy does not name, naming the fact."""

@@ -231,6 +231,13 @@ def _not_covered_reason(connection: sqlite3.Connection, policy: sqlite3.Row, par
     )
 
 
+def pending_spans(connection: sqlite3.Connection, policy_id: str, known_at: str | None = None) -> list[tuple[str, str]]:
+    """The spans (ISO dates, both ends included) in which some revision of the policy is in effect
+    under one effective-date rule and not yet under another: outside them no date is rule-dependent."""
+    rows = _revisions(connection, policy_id, known_at or FOREVER)
+    return [(row["pending_from"], row["pending_to"]) for row in rows if row["pending_from"]]
+
+
 def rule_dependent(
     connection: sqlite3.Connection, policy_id: str, when: date | str, known_at: str | None = None
 ) -> list[dict[str, Any]]:
