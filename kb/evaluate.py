@@ -108,7 +108,7 @@ class Evaluation:
             "text": node.row["text"],
             "result": RESULT_WORDS[result],
             "facts": read,
-            "needs": list(dict.fromkeys(needs)) if needs else [],
+            "needs": list(dict.fromkeys(needs)) if needs and result is None else [],  # a settled item needs nothing
             "source": node.source,
             **extra,
         }

@@ -74,6 +74,15 @@ def test_359_words_and_codes_clinicians_use_approve(kb):
     assert decide(kb, "CP.PHAR.359", "2025-12-01", consulted).decision == "approve"
 
 
+def test_359_a_met_item_asks_for_nothing(kb):
+    # I.A.2 is met by the prescriber alone; the consulting specialty it did not need is not asked for.
+    facts = {**BESPONSA, "diagnosis": "B-cell ALL", "prescriber_specialty": "hematologist"}
+    del facts["consulting_specialties"]
+    decision = decide(kb, "CP.PHAR.359", "2025-12-01", facts)
+    (item,) = [entry for entry in decision.criteria if entry["item"] == "I.A.2"]
+    assert item["result"] == "met" and item["needs"] == []
+
+
 def test_359_a_broader_code_asks_what_would_settle_it(kb):
     # ICD-10-CM C91.00 is ALL of no named lineage: it may or may not be B-cell ALL (I.A.1), so the
     # request pends, asking about the lineage, never denied.
