@@ -56,6 +56,10 @@ _PYDANTIC_TYPES = {
     "json_invalid": ("structure", "a complex element (JSON object), not a plain value"),
     "dict_type": ("structure", "a complex element (JSON object)"),
     "model_type": ("structure", "a complex element (JSON object)"),
+    "string_pattern_mismatch": (
+        "value",
+        "a value of the element's FHIR type (a code has no leading, trailing or double spaces)",
+    ),
 }
 
 
