@@ -329,7 +329,7 @@ def parse_dosing(ctx: ParseContext, section: Section) -> list[Record]:
 
 def parse_references(ctx: ParseContext, section: Section) -> list[Record]:
     records: list[Record] = []
-    for n, paragraph in enumerate(_claimed_paragraphs(ctx, section.lines), start=1):
+    for n, paragraph in enumerate(_numbered_references(_claimed_paragraphs(ctx, section.lines)), start=1):
         text = re.sub(r"^[-•]\s*|^\d+\.\s+", "", joined(paragraph))
         url = _URL.search(text)
         accessed = _ACCESSED.search(text)
@@ -353,6 +353,22 @@ def parse_references(ctx: ParseContext, section: Section) -> list[Record]:
             )
         )
     return records
+
+
+def _numbered_references(found: list[list[Line]]) -> list[list[Line]]:
+    """In a numbered list ("1. ...", "2. ..."), a paragraph that does not start with the next
+    number continues the reference before it (a page break split it: "... et al." / "2018
+    update of the EULAR recommendations ...")."""
+    if not found or not re.match(r"^1\.\s", found[0][0].text.strip()):
+        return found
+    merged: list[list[Line]] = []
+    for paragraph in found:
+        text = paragraph[0].text.strip()
+        if merged and not re.match(r"^(?:\d{1,2}\.\s|[-•])", text):
+            merged[-1] = merged[-1] + paragraph
+        else:
+            merged.append(paragraph)
+    return merged
 
 
 def parse_coding(ctx: ParseContext, section: Section) -> list[Record]:
