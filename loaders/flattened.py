@@ -381,10 +381,13 @@ _LOG_ROW = re.compile(r"(.+?)\s(\d{2}\.\d{2}\.\d{2})(?:\s(\d{2}\.\d{2}))?(?=\s|$
 
 def _log(body: str, furniture: re.Pattern[str]) -> list[str]:
     """The revision log: one TAB row per revision (description, Date, P&T). A page break inside a
-    row leaves its end after the break without dates: it continues the row before."""
+    row leaves its end after the break without dates: it continues the row before. Text that
+    ends the log without its dates is a row cut off (the document ends mid-row): it is kept as
+    a row whose Date cell is empty, for the loader to refuse."""
     heading = re.compile(HEADINGS[[n for n, _ in HEADINGS].index("log")][1])
     rows: list[list[str]] = []
     out: list[str] = []
+    tail = pending = ""
     for is_furniture, piece in _pieces(body, furniture):
         if is_furniture:
             out.append(piece)
@@ -399,10 +402,20 @@ def _log(body: str, furniture: re.Pattern[str]) -> list[str]:
             if continued and rows:  # a row's end the flattening put after its dates
                 rows[-1][0] += " " + continued.group(1)
                 description = description[continued.end() :]
+            if pending:  # the first row began before a page break
+                description, pending = f"{pending} {description}", ""
             rows.append([description, match.group(2), match.group(3) or ""])
             last = match.end()
-        if piece[last:].strip() and rows:
-            rows[-1][0] += " " + piece[last:].strip()
+        tail = piece[last:].strip()
+        if tail and not rows:
+            pending, tail = f"{pending} {tail}".strip(), ""
+        elif tail:
+            rows[-1][0] += " " + tail
+            tail = tail if last else ""  # a whole piece without dates continues the row before
+    if tail and rows:
+        rows[-1][0] = rows[-1][0][: -len(tail)].rstrip()
+    if tail or pending:
+        rows.append([f"{pending} {tail}".strip(), "", ""])
     return ["\t".join(row) for row in rows] + [line for line in out for line in ("", line, "")]
 
 

@@ -33,6 +33,19 @@ def _template() -> tuple[str, Counter[str]]:
     return _letters("".join(lines)), Counter(_letters(s) for line in lines for s in sentences(line))
 
 
+@cache
+def _closing() -> str:
+    """The letters of the template's last sentence (its copyright notice ends every policy)."""
+    lines = [line for line in TEMPLATE.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return _letters(sentences(lines[-1])[-1])
+
+
+def ends_with_closing(text: str) -> bool:
+    """Whether text ends as the template does: "... registered trademarks exclusively owned by
+    Centene Corporation." (a document that does not may be cut off)."""
+    return _letters(text[-600:]).endswith(_closing())
+
+
 @lru_cache(maxsize=4096)
 def _stretch_of_template(text: str) -> str | None:
     """The letters of a passage that runs as a stretch of the template's reminder, else None
