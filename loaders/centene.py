@@ -90,7 +90,9 @@ def parse_source(source: SourceText) -> PolicyDocument:
     sections = split_sections(strip_page_headers(ctx, running_name))
     by_name = {section.name: section for section in sections}
     end = _last_line(ctx)
-    whole = end is not None and ends_with_closing(end.text)
+    reminder = by_name.get("reminder")
+    ending = joined([reminder.heading, *reminder.lines]) if reminder and reminder.heading else end.text if end else ""
+    whole = ends_with_closing(ending)
     missing = [part for name, part in REQUIRED_SECTIONS.items() if name not in by_name]
     if missing:
         cut = "" if whole or end is None else f" (the text stops at line {end.number}: {CUT_OFF})"
@@ -489,10 +491,7 @@ def _check_complete(ctx: ParseContext, header: Header, log: list[RevisionRow], e
             "last review",
             f"the header's Last Review Date {review} is older than the newest P&T approval in the log ({latest_pt})",
         )
-    foreign_end = end is not None and any(
-        b.kind == "after reminder" and b.span.first <= end.number <= b.span.last for b in ctx.suspects
-    )
-    if not whole and end is not None and not foreign_end:  # text after the reminder is reported as such
+    if not whole and end is not None:
         ctx.doubt(
             [end],
             "truncated",

@@ -41,9 +41,16 @@ def _closing() -> str:
 
 
 def ends_with_closing(text: str) -> bool:
-    """Whether text ends as the template does: "... registered trademarks exclusively owned by
-    Centene Corporation." (a document that does not may be cut off)."""
-    return _letters(text[-600:]).endswith(_closing())
+    """Whether a document's reminder (``text``, from its heading on) ends as the template does:
+    "... registered trademarks exclusively owned by Centene Corporation.", or has the closing
+    followed by text that is not the template's (reported as text after the reminder). A
+    document that does neither may be cut off."""
+    letters, closing = _letters(text), _closing()
+    at = letters.rfind(closing)
+    if at < 0:
+        return False
+    rest = letters[at + len(closing) :]
+    return not rest or rest[:40] not in _template()[0]
 
 
 @lru_cache(maxsize=4096)
