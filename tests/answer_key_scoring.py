@@ -204,7 +204,7 @@ def _criterion_lines(document: PolicyDocument, item_id: str, whole_set: bool = F
         if family:
             exact = [c for c in family if c.item_id == item_id]
             return _spans(family if whole_set or not exact else exact)
-    return set()
+    return _spans([c for c in criteria if c.section == parts[0]])  # a set not read: its section
 
 
 def _spans(records: list[Any]) -> set[int]:
