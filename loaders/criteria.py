@@ -68,6 +68,7 @@ def _collect_items(ctx: ParseContext, body: list[Line]) -> tuple[list[_Item], li
     items: list[_Item] = []
     notes: list[Line] = []
     outline = Outline()
+    after_note = False
     for index, line in enumerate(body):
         text = line.text.strip()
         if not text:
@@ -76,8 +77,16 @@ def _collect_items(ctx: ParseContext, body: list[Line]) -> tuple[list[_Item], li
             return items, notes + body[index:]
         if _FOOTNOTE.match(text):
             notes.append(line)
+            after_note = True
             continue
         numbered, sub = _NUMBERED.match(text), _SUB.match(text)
+        if after_note and text[:1].islower() and not numbered and not sub:
+            # a note's sentence that a page break cut: "*Prior authorization | may be required"
+            note = notes[-1]
+            notes[-1] = Line(note.number, note.raw, f"{note.text.rstrip()} {text}")
+            ctx.claim([line])
+            continue
+        after_note = False
         depth = outline.depth(sub.group(1), sub.group(2)) if sub and items else None
         if numbered:
             outline.reset()

@@ -204,6 +204,8 @@ class _Labels:
 
     number: int = 0
     outline: Outline = field(default_factory=Outline)
+    after_note: bool = False
+    """The piece before ended on a footnote (a page break may have cut its sentence)."""
 
     def find(self, text: str) -> list[tuple[int, int, str]]:
         """Labels that can stand where they stand: (start, depth, label text)."""
@@ -233,6 +235,14 @@ _FOOTNOTE = re.compile(r"(?:(?<=\s)|^)((?:\*{1,2}|†|‡)\s?[A-Z][^*†‡]*?)(
 def _items(text: str, labels: _Labels) -> list[str]:
     """A criteria list: one line per item ("1. ...", " - a. ..."), footnotes on their own lines."""
     lines: list[str] = []
+    cut_note = (
+        re.match(r"^(?!(?:\d{1,2}|[a-z]{1,5})[.)] )[a-z][^*†‡]*?(?=\s+(?:\d{1,2}|[a-z]{1,5})[.)] |\s+[*†‡]|$)", text)
+        if labels.after_note
+        else None
+    )
+    if cut_note:  # the rest of a footnote's sentence after a page break, on its own line
+        lines.append(cut_note.group(0))
+        text = text[cut_note.end() :]
     for part in _FOOTNOTE.sub(r"\n\1\n", text).split("\n"):
         part = part.strip()
         if not part:
@@ -247,6 +257,7 @@ def _items(text: str, labels: _Labels) -> list[str]:
             stop = found[index + 1][0] if index + 1 < len(found) else len(part)
             item = part[start:stop].strip()
             lines.append(item if depth == 0 else f"{'  ' * (depth - 1)} - {item}")
+    labels.after_note = bool(lines) and lines[-1].startswith(("*", "†", "‡"))
     return lines
 
 

@@ -11,13 +11,14 @@ flags as suspect.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from kb.model import CoverageBlock, Criterion
-from loaders.centene import load_path
+from loaders.centene import load_path, load_text
 from tests.answer_key_scoring import KEY_SCORES, Score, score, unflagged
 from tests.conftest import CORPUS, FIXTURES
 
@@ -76,3 +77,24 @@ def test_a_silent_misreading_is_caught():
     doubted = CoverageBlock("suspect", "label", item.provenance.span, item.raw_text, "a test's doubt")
     flagged = replace(document, coverage=(*document.coverage, doubted))
     assert unflagged(flagged, score(flagged, wrong)) == []
+
+
+PAGE_BREAKS = [
+    ("CP.PHAR.208", "A. Crohn’s Disease (must meet all):"),  # between an indication heading and its first item
+    ("HIM.PA.SP52", "*Prior authorization"),  # inside a note's sentence ("| may be required for colchicine")
+    ("CP.PHAR.305", "HCPCS Codes Description"),  # between a coding table's header and its first row
+    ("CP.PHAR.368", "Prescription drug, oral,"),  # inside a code description ("| non chemotherapeutic, nos")
+    ("HIM.PA.SP52", "7. Hatemi G, Christensen R,"),  # inside a reference
+]
+
+
+@pytest.mark.parametrize(("policy", "after"), PAGE_BREAKS, ids=[f"{p}: {a[:24]}" for p, a in PAGE_BREAKS])
+def test_a_page_break_where_the_layout_allows_one_changes_no_field(policy: str, after: str):
+    """The flattened form puts page furniture wherever a page filled; the reading must not change."""
+    key = _key(UNSEEN / "keys" / f"{policy}.json")
+    text = (UNSEEN / key["file"]).read_text(encoding="utf-8")
+    at = text.index(after) + len(after)
+    title = re.search(r"CLINICAL POLICY (.+?) Page \d+ of \d+", text).group(1)
+    broken = f"{text[:at]} CLINICAL POLICY {title} Page 3 of 9{text[at:]}"
+    result = score(load_text(key["file"], broken), key)
+    assert not result.wrong, f"{result}\n" + "\n".join(result.wrong)
