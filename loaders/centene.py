@@ -91,8 +91,9 @@ def parse_source(source: SourceText) -> PolicyDocument:
     by_name = {section.name: section for section in sections}
     end = _last_line(ctx)
     reminder = by_name.get("reminder")
-    ending = joined([reminder.heading, *reminder.lines]) if reminder and reminder.heading else end.text if end else ""
-    whole = ends_with_closing(ending)
+    whole = end is not None and ends_with_closing(end.text[-400:])
+    if not whole and reminder and reminder.heading:  # the closing may be followed by text that is not the template's
+        whole = ends_with_closing(joined([reminder.heading, *reminder.lines]))
     missing = [part for name, part in REQUIRED_SECTIONS.items() if name not in by_name]
     if missing:
         cut = "" if whole or end is None else f" (the text stops at line {end.number}: {CUT_OFF})"
@@ -465,13 +466,18 @@ def _check_complete(ctx: ParseContext, header: Header, log: list[RevisionRow], e
     closing words, that is a cut-off log: refused. In an otherwise whole document the header
     and the log disagree: suspect. A document that only stops early (the log agrees with the
     header; the text ends inside the Important Reminder) loads with its end flagged suspect."""
-    newest = max(max(r.date for r in log).strftime("%Y-%m"), *(str(r.pt_month) for r in log if r.pt_month))
-    latest_pt = max((str(r.pt_month) for r in log if r.pt_month), default=None)
-    review = str(header.last_review)
+    months = [(r.pt_month.year, r.pt_month.month) for r in log if r.pt_month]
+    latest_pt = max(months, default=None)
+    newest = max([*months, *((r.date.year, r.date.month) for r in log)])
+    review_month = (header.last_review.year, header.last_review.month)
+    if review_month <= newest and (latest_pt is None or review_month >= latest_pt) and whole:
+        return  # the usual case: header and log agree, the document ends as the template does
+    review, newest_text = str(header.last_review), "{:04d}-{:02d}".format(*newest)
     review_line = next(
         (line for line in ctx.source.lines[:60] if re.match(r"^\**Last Review Date", line.text.strip(), re.I)), None
     )
-    if review > newest:
+    if review_month > newest:
+        newest = newest_text
         found = f"Last Review Date {review}, newest revision-log row {newest}"
         row = log[-1].provenance.span
         if not whole:
@@ -485,11 +491,12 @@ def _check_complete(ctx: ParseContext, header: Header, log: list[RevisionRow], e
             "truncated",
             f"the header's Last Review Date {review} is newer than every revision-log row ({newest}): rows may be missing",
         )
-    elif latest_pt and review < latest_pt:
+    elif latest_pt and review_month < latest_pt:
         ctx.doubt(
             [review_line] if review_line else [],
             "last review",
-            f"the header's Last Review Date {review} is older than the newest P&T approval in the log ({latest_pt})",
+            f"the header's Last Review Date {review} is older than the newest P&T approval in the log "
+            f"({latest_pt[0]:04d}-{latest_pt[1]:02d})",
         )
     if not whole and end is not None:
         ctx.doubt(
