@@ -35,7 +35,7 @@ from loaders.criteria import bind_footnotes, parse_criteria, parse_tail, split_i
 from loaders.crossrefs import ALL_LINES, CONTINUITY_OF_CARE, cross_references
 from loaders.durations import NO_REAUTHORIZATION, header_lines_of_business
 from loaders.markup import html_cell_text, plain, strip_emphasis
-from loaders.reminder import ReminderReader
+from loaders.reminder import ReminderReader, ends_with_closing
 from loaders.sections import Section, joined, paragraphs, raw, split_sections, strip_page_headers, unbulleted
 from loaders.source import CONTROL, DEFAULT_READ, Line, ReadOptions, SourceText, read_source, source_from_bytes
 from loaders.tables import read_table
@@ -56,6 +56,7 @@ _NAVIGATION = re.compile(
 )
 
 
+CUT_OFF = "it ends before the template's closing words (the Important Reminder's copyright notice), so it is cut off"
 REQUIRED_SECTIONS = {
     "I": "an 'I. Initial Approval Criteria' section",
     "II": "a 'II. Continued Therapy' section",
@@ -88,9 +89,15 @@ def parse_source(source: SourceText) -> PolicyDocument:
     running_name = re.sub(r"\s*\(.*$", "", header.title)
     sections = split_sections(strip_page_headers(ctx, running_name))
     by_name = {section.name: section for section in sections}
+    end = _last_line(ctx)
+    reminder = by_name.get("reminder")
+    whole = end is not None and ends_with_closing(end.text[-400:])
+    if not whole and reminder and reminder.heading:  # the closing may be followed by text that is not the template's
+        whole = ends_with_closing(joined([reminder.heading, *reminder.lines]))
     missing = [part for name, part in REQUIRED_SECTIONS.items() if name not in by_name]
     if missing:
-        raise ctx.error(None, f"every part the template requires; missing {', '.join(missing)}")
+        cut = "" if whole or end is None else f" (the text stops at line {end.number}: {CUT_OFF})"
+        raise ctx.error(None, f"every part the template requires; missing {', '.join(missing)}{cut}")
     records: list[Record] = []
     revision_log: list[RevisionRow] = []
     for section in sections:
@@ -99,7 +106,7 @@ def parse_source(source: SourceText) -> PolicyDocument:
         if section.name in ("I", "II"):
             records += parse_criteria_section(ctx, section, header.lines_of_business)
         elif section.name == "log":
-            revision_log = parse_revision_log(ctx, section)
+            revision_log = parse_revision_log(ctx, section, whole)
         elif section.name in _SECTION_PARSERS:
             records += _SECTION_PARSERS[section.name](ctx, section)
     if not any(isinstance(r, Criterion) and r.section == "I" and r.parent_id for r in records):
@@ -109,7 +116,9 @@ def parse_source(source: SourceText) -> PolicyDocument:
         )
     if not revision_log:
         heading = by_name["log"].heading
-        raise ctx.error(heading.number if heading else None, "at least one dated row in the revision-log table")
+        cut = "" if whole else f" ({CUT_OFF})"
+        raise ctx.error(heading.number if heading else None, f"at least one dated row in the revision-log table{cut}")
+    _check_complete(ctx, header, revision_log, end, whole)
     return PolicyDocument(
         source.path,
         source.sha256,
@@ -329,7 +338,7 @@ def parse_dosing(ctx: ParseContext, section: Section) -> list[Record]:
 
 def parse_references(ctx: ParseContext, section: Section) -> list[Record]:
     records: list[Record] = []
-    for n, paragraph in enumerate(_claimed_paragraphs(ctx, section.lines), start=1):
+    for n, paragraph in enumerate(_numbered_references(_claimed_paragraphs(ctx, section.lines)), start=1):
         text = re.sub(r"^[-•]\s*|^\d+\.\s+", "", joined(paragraph))
         url = _URL.search(text)
         accessed = _ACCESSED.search(text)
@@ -353,6 +362,22 @@ def parse_references(ctx: ParseContext, section: Section) -> list[Record]:
             )
         )
     return records
+
+
+def _numbered_references(found: list[list[Line]]) -> list[list[Line]]:
+    """In a numbered list ("1. ...", "2. ..."), a paragraph that does not start with the next
+    number continues the reference before it (a page break split it: "... et al." / "2018
+    update of the EULAR recommendations ...")."""
+    if not found or not re.match(r"^1\.\s", found[0][0].text.strip()):
+        return found
+    merged: list[list[Line]] = []
+    for paragraph in found:
+        text = paragraph[0].text.strip()
+        if merged and not re.match(r"^(?:\d{1,2}\.\s|[-•])", text):
+            merged[-1] = merged[-1] + paragraph
+        else:
+            merged.append(paragraph)
+    return merged
 
 
 def parse_coding(ctx: ParseContext, section: Section) -> list[Record]:
@@ -384,9 +409,20 @@ def _table_starts(tab_lines: list[Line]) -> list[list[Line]]:
     return tables
 
 
-def parse_revision_log(ctx: ParseContext, section: Section) -> list[RevisionRow]:
+def parse_revision_log(ctx: ParseContext, section: Section, whole: bool = True) -> list[RevisionRow]:
+    """The revision log's rows. In a document that does not end as the template does, a last
+    row without its Date cell (or with a Date cut short) means the text was cut mid-row: the
+    document is refused."""
     heading = section.heading.text.split("\t") if section.heading else []
     _, rows = read_table(ctx, section.lines, 3, header=heading)
+    if rows and not whole:
+        after = [line for line in section.lines if line.number > rows[-1].lines[-1].number and not line.blank]
+        if after and not any("\t" in line.raw for line in after):  # the line form: a row's text, no cells
+            raise ctx.error(
+                after[0].number,
+                f"a revision-log row with its Date cell; the row is cut: {CUT_OFF}",
+                joined(after)[-80:],
+            )
     log: list[RevisionRow] = []
     for n, row in enumerate(rows, start=1):
         description, date_text, pt_text = row.cells
@@ -395,6 +431,11 @@ def parse_revision_log(ctx: ParseContext, section: Section) -> list[RevisionRow]
             revised = parse_policy_date(date_text)
             pt_month = parse_policy_month(pt_text) if pt_text else None
         except DateFormatError as error:
+            if n == len(rows) and not whole:
+                cell = "its Date cell" if not date_text else "whole dates"
+                raise ctx.error(
+                    number, f"the last revision-log row with {cell}; the row is cut: {CUT_OFF}", description[-80:]
+                ) from None
             raise ctx.error(number, f"revision log dates as {error.expected}", error.found) from None
         _check_log_row(ctx, row.lines, description, revised, pt_month)
         log.append(RevisionRow(n, plain(description), revised, pt_month, provenance=ctx.provenance(number)))
@@ -409,6 +450,60 @@ def _check_log_row(ctx: ParseContext, lines: list[Line], description: str, revis
     if pt is not None and not -1 <= (pt.year - revised.year) * 12 + pt.month - revised.month <= 12:
         ctx.doubt(
             lines, "revision log", f"P&T month {pt} is far from the row's Date {revised}: dates may be misassigned"
+        )
+
+
+def _last_line(ctx: ParseContext) -> Line | None:
+    """The document's last line of text, page furniture aside."""
+    furniture = {n for n, (_, kind) in ctx.claims.items() if kind == "page header"}
+    return next((line for line in reversed(ctx.source.lines) if not line.blank and line.number not in furniture), None)
+
+
+def _check_complete(ctx: ParseContext, header: Header, log: list[RevisionRow], end: Line | None, whole: bool) -> None:
+    """A document cut off at its end must not load as whole. The header's Last Review is the
+    month of the newest revision-log row (its P&T approval, else its Date): a Last Review newer
+    than every row means rows are missing. In a document that also stops before the template's
+    closing words, that is a cut-off log: refused. In an otherwise whole document the header
+    and the log disagree: suspect. A document that only stops early (the log agrees with the
+    header; the text ends inside the Important Reminder) loads with its end flagged suspect."""
+    months = [(r.pt_month.year, r.pt_month.month) for r in log if r.pt_month]
+    latest_pt = max(months, default=None)
+    newest = max([*months, *((r.date.year, r.date.month) for r in log)])
+    review_month = (header.last_review.year, header.last_review.month)
+    if review_month <= newest and (latest_pt is None or review_month >= latest_pt) and whole:
+        return  # the usual case: header and log agree, the document ends as the template does
+    review, newest_text = str(header.last_review), "{:04d}-{:02d}".format(*newest)
+    review_line = next(
+        (line for line in ctx.source.lines[:60] if re.match(r"^\**Last Review Date", line.text.strip(), re.I)), None
+    )
+    if review_month > newest:
+        newest = newest_text
+        found = f"Last Review Date {review}, newest revision-log row {newest}"
+        row = log[-1].provenance.span
+        if not whole:
+            raise ctx.error(
+                row.first if row else None,
+                f"a revision log that reaches the header's Last Review Date ({review}); rows are missing: {CUT_OFF}",
+                found,
+            )
+        ctx.doubt(
+            [review_line] if review_line else [],
+            "truncated",
+            f"the header's Last Review Date {review} is newer than every revision-log row ({newest}): rows may be missing",
+        )
+    elif latest_pt and review_month < latest_pt:
+        ctx.doubt(
+            [review_line] if review_line else [],
+            "last review",
+            f"the header's Last Review Date {review} is older than the newest P&T approval in the log "
+            f"({latest_pt[0]:04d}-{latest_pt[1]:02d})",
+        )
+    if not whole and end is not None:
+        ctx.doubt(
+            [end],
+            "truncated",
+            "the document stops before the template's closing words (the Important Reminder's copyright notice): "
+            "it may be cut off",
         )
 
 

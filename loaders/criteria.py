@@ -68,6 +68,7 @@ def _collect_items(ctx: ParseContext, body: list[Line]) -> tuple[list[_Item], li
     items: list[_Item] = []
     notes: list[Line] = []
     outline = Outline()
+    after_note = False
     for index, line in enumerate(body):
         text = line.text.strip()
         if not text:
@@ -76,8 +77,16 @@ def _collect_items(ctx: ParseContext, body: list[Line]) -> tuple[list[_Item], li
             return items, notes + body[index:]
         if _FOOTNOTE.match(text):
             notes.append(line)
+            after_note = True
             continue
         numbered, sub = _NUMBERED.match(text), _SUB.match(text)
+        if after_note and text[:1].islower() and not numbered and not sub:
+            # a note's sentence that a page break cut: "*Prior authorization | may be required"
+            note = notes[-1]
+            notes[-1] = Line(note.number, note.raw, f"{note.text.rstrip()} {text}")
+            ctx.claim([line])
+            continue
+        after_note = False
         depth = outline.depth(sub.group(1), sub.group(2)) if sub and items else None
         if numbered:
             outline.reset()
@@ -101,8 +110,10 @@ def _collect_items(ctx: ParseContext, body: list[Line]) -> tuple[list[_Item], li
     return items, notes
 
 
-def _markdown(items: list[_Item]) -> str:
-    """Normalised markdown: each nesting level indented under its parent's content column."""
+def _markdown(items: list[_Item], literal: bool = False) -> str:
+    """Normalised markdown: each nesting level indented under its parent's content column.
+    ``literal`` text (the flattened form, which holds no markup) has its asterisks escaped: they
+    are footnote markers ("Humira®*, infliximab*"), never emphasis."""
     rendered: list[str] = []
     columns = [0]
     for item in items:
@@ -110,9 +121,15 @@ def _markdown(items: list[_Item]) -> str:
         indent = columns[-1]
         escaped = "\\" + item.delimiter if item.label.isdigit() else item.delimiter  # "1)" is no list marker here
         marker = f"{item.label}. " if item.depth == 0 else f"- {item.label}{escaped} "
-        rendered.append(" " * indent + marker + item.text)
+        text = _literal(item.text) if literal else item.text
+        rendered.append(" " * indent + marker + text)
         columns.append(indent + (len(marker) if item.depth == 0 else 2))
     return "\n".join(rendered) + "\n"
+
+
+def _literal(text: str) -> str:
+    """Text that markdown reads back as it stands: its markup characters escaped."""
+    return re.sub(r"([\\*_`\[\]<>])", r"\\\1", text)
 
 
 def _tree(tokens: list[Token]) -> list[tuple[int, str]]:
@@ -137,10 +154,11 @@ def parse_criteria(
 ) -> tuple[list[Record], list[Line]]:
     """The criteria set of one indication, and the lines after its list (footnotes, durations)."""
     set_id = f"{section}.{letter}"
-    marker, title = footnote_markers(plain(title))
+    literal = ctx.source.form == "flattened"
+    marker, title = footnote_markers(plain(_literal(title) if literal else title))
     ctx.claim([heading])
     items, rest = _collect_items(ctx, body)
-    parsed = _tree(MARKDOWN.parse(_markdown(items)))
+    parsed = _tree(MARKDOWN.parse(_markdown(items, literal)))
     if len(parsed) != len(items):
         raise ctx.error(items[0].lines[0].number if items else heading.number, "a well-formed criteria list")
     nodes: list[tuple[str, str | None, str, str, str | None, list[Line], str]] = [

@@ -204,6 +204,8 @@ class _Labels:
 
     number: int = 0
     outline: Outline = field(default_factory=Outline)
+    after_note: bool = False
+    """The piece before ended on a footnote (a page break may have cut its sentence)."""
 
     def find(self, text: str) -> list[tuple[int, int, str]]:
         """Labels that can stand where they stand: (start, depth, label text)."""
@@ -233,6 +235,14 @@ _FOOTNOTE = re.compile(r"(?:(?<=\s)|^)((?:\*{1,2}|†|‡)\s?[A-Z][^*†‡]*?)(
 def _items(text: str, labels: _Labels) -> list[str]:
     """A criteria list: one line per item ("1. ...", " - a. ..."), footnotes on their own lines."""
     lines: list[str] = []
+    cut_note = (
+        re.match(r"^(?!(?:\d{1,2}|[a-z]{1,5})[.)] )[a-z][^*†‡]*?(?=\s+(?:\d{1,2}|[a-z]{1,5})[.)] |\s+[*†‡]|$)", text)
+        if labels.after_note
+        else None
+    )
+    if cut_note:  # the rest of a footnote's sentence after a page break, on its own line
+        lines.append(cut_note.group(0))
+        text = text[cut_note.end() :]
     for part in _FOOTNOTE.sub(r"\n\1\n", text).split("\n"):
         part = part.strip()
         if not part:
@@ -247,6 +257,7 @@ def _items(text: str, labels: _Labels) -> list[str]:
             stop = found[index + 1][0] if index + 1 < len(found) else len(part)
             item = part[start:stop].strip()
             lines.append(item if depth == 0 else f"{'  ' * (depth - 1)} - {item}")
+    labels.after_note = bool(lines) and lines[-1].startswith(("*", "†", "‡"))
     return lines
 
 
@@ -259,11 +270,15 @@ def _durations(text: str) -> list[str]:
 def _criteria(body: str, furniture: re.Pattern[str]) -> list[str]:
     """Section I or II: indication headings, items, footnotes and approval durations."""
     out: list[str] = []
-    starts = _indications(body)
+    starts = _indications(body, furniture)
     for index, (start, heading_end) in enumerate(starts):
         stop = starts[index + 1][0] if index + 1 < len(starts) else len(body)
-        heading, *notes = _FOOTNOTE.sub(r"\n\1", body[start:heading_end].strip()).split("\n")
+        heading_text = body[start:heading_end]
+        breaks = [match.group(0) for match in furniture.finditer(heading_text)]  # a page break in the heading
+        heading_text = re.sub(r"\s+", " ", furniture.sub(" ", heading_text))
+        heading, *notes = _FOOTNOTE.sub(r"\n\1", heading_text.strip()).split("\n")
         out += ["", heading.strip(), *(note.strip() for note in notes), ""]
+        out += [line for found in breaks for line in (found, "")]
         chunk = body[heading_end:stop]
         duration = re.search(r"Approval duration:?", chunk, re.IGNORECASE)
         items, tail = (chunk[: duration.start()], chunk[duration.start() :]) if duration else (chunk, "")
@@ -275,12 +290,17 @@ def _criteria(body: str, furniture: re.Pattern[str]) -> list[str]:
     return out
 
 
-def _indications(body: str) -> list[tuple[int, int]]:
-    """(start, end of heading) of each indication: "A. Title ... " up to its first "1. "."""
+def _indications(body: str, furniture: re.Pattern[str] | None = None) -> list[tuple[int, int]]:
+    """(start, end of heading) of each indication: "A. Title ... " up to its first "1. ". A page
+    break between the heading and its first item does not count against the heading's length."""
     found: list[tuple[int, int]] = []
     position = 0
     for letter in "ABCDEFGHIJ":
         match = re.compile(rf"(?:(?<=\s)|^){letter}\. (?=[A-Z])(.{{3,220}}?)\s(?=1\. )").search(body, position)
+        if not match and furniture is not None:
+            longer = re.compile(rf"(?:(?<=\s)|^){letter}\. (?=[A-Z])(.{{3,420}}?)\s(?=1\. )").search(body, position)
+            if longer and len(furniture.sub("", longer.group(0))) <= 230:
+                match = longer
         if not match:
             break
         found.append((match.start(), match.end()))
@@ -349,13 +369,33 @@ def _references(body: str, furniture: re.Pattern[str]) -> list[str]:
     return _interleave(body, furniture, paragraphs)
 
 
-@_with_furniture
-def _coding(text: str) -> list[str]:
-    """The disclaimer, then each table: "<system> Codes<TAB>Description", one row per description."""
-    tables = re.split(r"\s*\b((?:HCPCS|CPT|ICD-10-CM|ICD-10-PCS|HCPSC) Codes?) Description\s*", text)
-    out = [tables[0].strip(), ""] if tables[0].strip() else []
-    for system, rows in zip(tables[1::2], tables[2::2]):
-        out += [f"{system}\tDescription", *(f"\t{d}" for d in _descriptions(rows)), ""]
+def _coding(body: str, furniture: re.Pattern[str]) -> list[str]:
+    """The disclaimer, then each table: "<system> Codes<TAB>Description", one row per description.
+    A table goes on after a page break; text after the break that starts in lower case ends the
+    row the break cut ("Prescription drug, oral, non chemotherapeutic, | nos")."""
+    out: list[str] = []
+    last_row: int | None = None
+    in_table = False
+    for is_furniture, piece in _pieces(body, furniture):
+        if is_furniture:
+            out += ["", piece, ""]
+            continue
+        parts = re.split(r"\s*\b((?:HCPCS|CPT|ICD-10-CM|ICD-10-PCS|HCPSC) Codes?) Description\s*", piece)
+        lead = parts[0].strip()
+        if lead and in_table:
+            rest = re.match(r"^([a-z][^A-Z]*?)(?:\s+(?=[A-Z])|$)", lead)
+            if rest and last_row is not None:
+                out[last_row] += " " + rest.group(1)
+                lead = lead[rest.end() :].strip()
+            descriptions = _descriptions(lead) if lead else []
+            out += [f"\t{d}" for d in descriptions] + [""]
+            last_row = len(out) - 2 if descriptions else last_row
+        elif lead:
+            out += [lead, ""]
+        for system, rows in zip(parts[1::2], parts[2::2]):
+            descriptions = _descriptions(rows)
+            out += [f"{system}\tDescription", *(f"\t{d}" for d in descriptions), ""]
+            last_row, in_table = (len(out) - 2 if descriptions else None), True
     return out
 
 
@@ -381,10 +421,13 @@ _LOG_ROW = re.compile(r"(.+?)\s(\d{2}\.\d{2}\.\d{2})(?:\s(\d{2}\.\d{2}))?(?=\s|$
 
 def _log(body: str, furniture: re.Pattern[str]) -> list[str]:
     """The revision log: one TAB row per revision (description, Date, P&T). A page break inside a
-    row leaves its end after the break without dates: it continues the row before."""
+    row leaves its end after the break without dates: it continues the row before. Text that
+    ends the log without its dates is a row cut off (the document ends mid-row): it is kept as
+    a row whose Date cell is empty, for the loader to refuse."""
     heading = re.compile(HEADINGS[[n for n, _ in HEADINGS].index("log")][1])
     rows: list[list[str]] = []
     out: list[str] = []
+    tail = pending = ""
     for is_furniture, piece in _pieces(body, furniture):
         if is_furniture:
             out.append(piece)
@@ -399,10 +442,20 @@ def _log(body: str, furniture: re.Pattern[str]) -> list[str]:
             if continued and rows:  # a row's end the flattening put after its dates
                 rows[-1][0] += " " + continued.group(1)
                 description = description[continued.end() :]
+            if pending:  # the first row began before a page break
+                description, pending = f"{pending} {description}", ""
             rows.append([description, match.group(2), match.group(3) or ""])
             last = match.end()
-        if piece[last:].strip() and rows:
-            rows[-1][0] += " " + piece[last:].strip()
+        tail = piece[last:].strip()
+        if tail and not rows:
+            pending, tail = f"{pending} {tail}".strip(), ""
+        elif tail:
+            rows[-1][0] += " " + tail
+            tail = tail if last else ""  # a whole piece without dates continues the row before
+    if tail and rows:
+        rows[-1][0] = rows[-1][0][: -len(tail)].rstrip()
+    if tail or pending:
+        rows.append([f"{pending} {tail}".strip(), "", ""])
     return ["\t".join(row) for row in rows] + [line for line in out for line in ("", line, "")]
 
 

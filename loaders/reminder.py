@@ -33,6 +33,26 @@ def _template() -> tuple[str, Counter[str]]:
     return _letters("".join(lines)), Counter(_letters(s) for line in lines for s in sentences(line))
 
 
+@cache
+def _closing() -> str:
+    """The letters of the template's last sentence (its copyright notice ends every policy)."""
+    lines = [line for line in TEMPLATE.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return _letters(sentences(lines[-1])[-1])
+
+
+def ends_with_closing(text: str) -> bool:
+    """Whether a document's reminder (``text``, from its heading on) ends as the template does:
+    "... registered trademarks exclusively owned by Centene Corporation.", or has the closing
+    followed by text that is not the template's (reported as text after the reminder). A
+    document that does neither may be cut off."""
+    letters, closing = _letters(text), _closing()
+    at = letters.rfind(closing)
+    if at < 0:
+        return False
+    rest = letters[at + len(closing) :]
+    return not rest or rest[:40] not in _template()[0]
+
+
 @lru_cache(maxsize=4096)
 def _stretch_of_template(text: str) -> str | None:
     """The letters of a passage that runs as a stretch of the template's reminder, else None

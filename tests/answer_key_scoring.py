@@ -15,6 +15,10 @@ from typing import Any
 from kb.model import Code, Criterion, CrossReference, Duration, PolicyDocument, Reference
 
 CONTINUITY = "continuity of care"
+KEY_SCORES: list[Score] = []
+"""Answer-key scores of this run (tests/test_answer_keys.py), printed in pytest's summary by
+conftest.py. Kept here, not in conftest: pytest imports conftest as ``conftest`` and the tests
+as ``tests.conftest``, two modules with two lists."""
 _HINT = re.compile(
     r"\s*\((?:must meet [^)]*|[a-z0-9ivx]{1,4}(?:\s*(?:,|or|and|–|-)\s*(?:or |and )?[a-z0-9ivx]{1,4})+)\)\s*$", re.I
 )
@@ -25,6 +29,9 @@ class Score:
     policy: str
     fields: int = 0
     wrong: list[str] = field(default_factory=list)
+    wrong_fields: list[str] = field(default_factory=list)
+    """The names of the wrong fields ("criteria I.A.4.b footnote"), in the order of ``wrong``."""
+    group: str = "corpus"
 
     @property
     def right(self) -> int:
@@ -34,6 +41,7 @@ class Score:
         self.fields += 1
         if expected != found:
             self.wrong.append(f"{name}: expected {expected!r}, found {found!r}")
+            self.wrong_fields.append(name)
 
     def __str__(self) -> str:
         return f"{self.policy}: {self.right}/{self.fields} fields right ({self.right / max(self.fields, 1):.1%})"
@@ -68,8 +76,8 @@ def _key_length(entry: dict[str, Any]) -> tuple[int | None, str | None]:
     return entry["length"], entry["unit"]
 
 
-def score(document: PolicyDocument, key: dict[str, Any]) -> Score:
-    result = Score(key["policy"])
+def score(document: PolicyDocument, key: dict[str, Any], group: str = "corpus") -> Score:
+    result = Score(key["policy"], group=group)
     excluded = " | ".join(entry["field"] for entry in key.get("excluded", []))
     header = document.header
     result.check("policy", key["policy"], document.policy_id)
@@ -140,3 +148,77 @@ def _durations(result: Score, document: PolicyDocument, expected: list[dict[str,
                 result.check(
                     f"duration {'.'.join(place)} {length}", n < expected_lengths[length], n < found_lengths[length]
                 )
+
+
+_HEADER_FIELDS = {
+    "policy": "Reference Number",
+    "last_review": "Last Review Date",
+    "lines_of_business": "Line of Business",
+}
+
+
+def field_lines(document: PolicyDocument, name: str) -> set[int]:
+    """The lines of the loader's reading a scored field was read from (or, for a field the
+    loader did not read, the lines where it should have found it): what a suspect passage must
+    touch for the field's misreading to count as flagged."""
+    lines = (document.reading or document.text).splitlines()
+    words = name.split()
+    if name in _HEADER_FIELDS:
+        return {n for n, line in enumerate(lines, start=1) if _HEADER_FIELDS[name] in line}
+    if words[0] == "criteria":
+        return _criterion_lines(document, words[1])
+    if words[0] == "duration":
+        section, indication = words[1].split(".")[:2]
+        found = [d for d in document.of_kind(Duration) if (d.section, d.indication) == (section, indication)]
+        return _spans(found) or _criterion_lines(document, f"{section}.{indication}", whole_set=True)
+    if words[0] == "code_rows":
+        return _spans(document.of_kind(Code))
+    if name.startswith("references"):
+        references = document.of_kind(Reference)
+        ordinal = re.match(r"references\[(\d+)\]", name)
+        if ordinal and int(ordinal.group(1)) <= len(references):
+            return _spans(references[int(ordinal.group(1)) - 1 : int(ordinal.group(1))])
+        return _spans(references)
+    if name.startswith("revision_log"):
+        ordinal = re.match(r"revision_log\[(\d+)\]", name)
+        rows = list(document.revision_log)
+        if ordinal and int(ordinal.group(1)) <= len(rows):
+            return _spans(rows[int(ordinal.group(1)) - 1 : int(ordinal.group(1))])
+        return _spans(rows)
+    if words[0] in ("cross_references", "continuity_of_care"):
+        policy_ref = words[1]
+        named = [r for r in document.of_kind(CrossReference) if r.policy_ref == policy_ref]
+        spelled = re.compile(r"\.\s*".join(map(re.escape, policy_ref.split("."))))
+        return _spans(named) or {n for n, line in enumerate(lines, start=1) if spelled.search(line)}
+    return set(range(1, len(lines) + 1))
+
+
+def _criterion_lines(document: PolicyDocument, item_id: str, whole_set: bool = False) -> set[int]:
+    """An item's lines; for an item the loader does not have, its nearest ancestor's lines and
+    those of the ancestor's other items (where the missing one should stand)."""
+    criteria = document.of_kind(Criterion)
+    parts = item_id.split(".")
+    for depth in range(len(parts), 1, -1):
+        ancestor = ".".join(parts[:depth])
+        family = [c for c in criteria if c.item_id == ancestor or c.item_id.startswith(ancestor + ".")]
+        if family:
+            exact = [c for c in family if c.item_id == item_id]
+            return _spans(family if whole_set or not exact else exact)
+    return _spans([c for c in criteria if c.section == parts[0]])  # a set not read: its section
+
+
+def _spans(records: list[Any]) -> set[int]:
+    return {
+        n
+        for record in records
+        if record.provenance.span is not None
+        for n in range(record.provenance.span.first, record.provenance.span.last + 1)
+    }
+
+
+def unflagged(document: PolicyDocument, result: Score) -> list[str]:
+    """The wrong fields of a score that no suspect passage of the document touches: silent misreadings."""
+    doubted = {n for block in document.suspects for n in range(block.span.first, block.span.last + 1)}
+    return [
+        message for name, message in zip(result.wrong_fields, result.wrong) if not field_lines(document, name) & doubted
+    ]

@@ -12,24 +12,27 @@ from kb.model import PolicyDocument
 from loaders.centene import load_path
 from revisions.changes import load_changesets
 from revisions.timeline import Timeline, build_timeline
+from tests.answer_key_scoring import KEY_SCORES
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).parent / "fixtures"
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
 BUNDLED = bundled_policy_paths()[0]
-KEY_SCORES: list = []
-"""Answer-key scores of this run (tests/test_answer_keys.py), printed in the summary."""
 PREDICATE_SCORES: list = []
 """Predicate-sample figures of this run (tests/test_predicate_sample.py): (policy, matched,
 explained as unmatched, entries), printed in the summary."""
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    if KEY_SCORES:
-        terminalreporter.section("answer keys: fields right / fields")
-        for result in sorted(KEY_SCORES, key=lambda r: r.policy):
+    groups = {"corpus": "12 corpus documents", "unseen": "6 unseen documents (tests/fixtures/unseen)"}
+    for group, title in groups.items():
+        scores = sorted((r for r in KEY_SCORES if r.group == group), key=lambda r: r.policy)
+        if not scores:
+            continue
+        terminalreporter.section(f"answer keys, {title}: fields right / fields")
+        for result in scores:
             terminalreporter.write_line(str(result))
-        right, total = sum(r.right for r in KEY_SCORES), sum(r.fields for r in KEY_SCORES)
+        right, total = sum(r.right for r in scores), sum(r.fields for r in scores)
         terminalreporter.write_line(f"all: {right}/{total} ({right / total:.1%})")
     if PREDICATE_SCORES:
         terminalreporter.section("predicate sample: stored predicate = hand-checked / entries")

@@ -278,3 +278,21 @@ def test_passages_that_may_be_misread_are_suspect(old: str, new: str, kind: str)
     text = BUNDLED.read_text(encoding="utf-8")
     assert old in text
     assert kind in {s.kind for s in load_text("changed.txt", text.replace(old, new)).suspects}
+
+
+UNSEEN = Path(__file__).parent / "fixtures" / "unseen"
+
+
+def test_footnote_markers_in_flattened_text_are_never_read_as_emphasis():
+    # CP.PHAR.208 I.A.4.b "(e. g. , Humira®*, infliximab*)": two markers, not an emphasised span
+    item = _items(load_path(UNSEEN / "CP.PHAR.208_vedolizumab.txt"))["I.A.4.b"]
+    assert item.footnote_marker == "*"
+    assert item.text.endswith("(e.g., Humira®*, infliximab*),")
+
+
+def test_a_reference_split_by_a_page_break_is_one_reference():
+    # HIM.PA.SP52 reference 7: "... Bang D, et al. CLINICAL POLICY Apremilast Page 5 of 6 2018 update of ..."
+    references = load_path(UNSEEN / "HIM.PA.SP52_apremilast.txt").of_kind(Reference)
+    assert len(references) == 7
+    assert references[6].citation.startswith("Hatemi G, Christensen R, Bang D, et al. 2018 update of the EULAR")
+    assert references[6].url == "https://ard.bmj.com/content/77/6/808"
