@@ -52,6 +52,7 @@ from kb.fhir.facts import (
     specialty_of,
     value_json,
 )
+from kb.fhir.questionnaire import canonical_reference
 from kb.fhir.resources import FhirError, Issue, parse
 from kb.ruleset import Decision
 
@@ -341,8 +342,7 @@ def _action(
     parts += [{"url": name, "valueCode": code} for name, code in COVERAGE[decision.decision].items()]
     parts += [{"url": "reason", "valueCodeableConcept": {"text": text}} for text in _reasons(decision, label)]
     if decision.decision == "pend":
-        canonical = f"urn:policy-as-data:Questionnaire:{decision.policy}|{label}"
-        parts.append({"url": "questionnaire", "valueCanonical": canonical})
+        parts.append({"url": "questionnaire", "valueCanonical": canonical_reference(decision.policy, label)})
     parts += [
         {"url": "date", "valueDate": day.isoformat()},
         {"url": "coverage-assertion-id", "valueString": assertion},

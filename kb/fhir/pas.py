@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -240,7 +241,7 @@ def response(pas: PasRequest, answers: list[ItemAnswer], now: datetime) -> Bundl
         }
     )
     named = [pas.resolve(reference) for reference in (claim.patient, claim.insurer, claim.provider)]
-    entries = [{"fullUrl": f"urn:uuid:{_uuid(claim_response.id)}", "resource": claim_response}]
+    entries = [{"fullUrl": f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, claim_response.id)}", "resource": claim_response}]
     entries += [
         {"fullUrl": entry.fullUrl, "resource": entry.resource}
         for entry in pas.bundle.entry or []
@@ -259,11 +260,6 @@ def response(pas: PasRequest, answers: list[ItemAnswer], now: datetime) -> Bundl
             "entry": entries,
         }
     )
-
-
-def _uuid(text: str) -> str:
-    digest = hashlib.sha256(text.encode()).hexdigest()
-    return f"{digest[:8]}-{digest[8:12]}-{digest[12:16]}-{digest[16:20]}-{digest[20:32]}"
 
 
 def answer(kb: KnowledgeBase, data: Any, source: str, now: datetime | None = None) -> Bundle:

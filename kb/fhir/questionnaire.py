@@ -54,6 +54,11 @@ def url(policy: str) -> str:
     return URL_PREFIX + policy
 
 
+def canonical_reference(policy: str, version: str | None) -> str:
+    """The canonical reference (``url|version``) of a policy version's Questionnaire."""
+    return f"{url(policy)}|{version}"
+
+
 @dataclass(frozen=True)
 class When:
     """One condition an item is asked under: ``question`` ``operator`` ``answer`` (an enableWhen)."""
