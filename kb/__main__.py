@@ -1,5 +1,5 @@
 """`python -m kb` runs the `kb` command."""
 
-from kb.cli import cli
+from kb.surfaces.cli import cli
 
 cli()

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from kb.api import KnowledgeBase, bundled_policy_paths
 from kb.model import PolicyDocument
+from kb.surfaces.api import KnowledgeBase, bundled_policy_paths
 from loaders.centene import load_path
 from revisions.changes import load_changesets
 from revisions.timeline import Timeline, build_timeline
@@ -89,7 +89,7 @@ def run(loaded_kb: KnowledgeBase):
     """Invoke the ``kb`` command on the loaded knowledge base; its output (it must succeed)."""
     from click.testing import CliRunner
 
-    from kb.cli import cli
+    from kb.surfaces.cli import cli
 
     def invoke(*args: str) -> str:
         result = CliRunner().invoke(cli, [*args, "--db", str(loaded_kb.path)])

@@ -1,4 +1,10 @@
-"""Data flows one way: loaders and revisions never import the store or the surfaces."""
+"""Data flows one way, and the tree shows it: each package imports only the packages before it.
+
+    loaders, revisions (pure)  ->  kb.concepts  ->  kb.predicates  ->  kb.store
+        ->  kb.history | kb.decide  ->  kb.surfaces  ->  kb.bench, kb.reliability  ->  kb.surfaces.cli
+
+``kb.model``, ``kb.dates`` and ``kb.errors`` are the leaves everyone imports.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +12,21 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-LEAVES = {"kb.model", "kb.dates", "kb.errors"}
+LEAVES = ("kb.model", "kb.dates", "kb.errors")
+LAYERS: list[tuple[str, ...]] = [
+    LEAVES,
+    ("loaders", "revisions"),
+    ("kb.concepts",),
+    ("kb.predicates",),
+    ("kb.store",),
+    ("kb.history", "kb.decide"),
+    ("kb.surfaces",),
+    ("kb.bench", "kb.reliability"),
+    ("kb.surfaces.cli",),
+]
+SIBLINGS_APART = {("revisions", "loaders"), ("loaders", "revisions"), ("kb.history", "kb.decide"), ("kb.decide", "kb.history")}
+"""Packages of one layer that must not import each other."""
+KB_MODULES = {"__init__", "__main__", *(leaf.split(".")[1] for leaf in LEAVES)}
 
 
 def _imports(path: Path) -> set[str]:
@@ -15,24 +35,10 @@ def _imports(path: Path) -> set[str]:
     for node in ast.walk(tree):
         if isinstance(node, ast.ImportFrom) and node.module:
             found.add(node.module)
+            found.update(f"{node.module}.{alias.name}" for alias in node.names)
         elif isinstance(node, ast.Import):
             found.update(alias.name for alias in node.names)
     return found
-
-
-def test_pure_stages_import_only_the_model():
-    for package in ("loaders", "revisions"):
-        for path in (ROOT / package).glob("*.py"):
-            project = {m for m in _imports(path) if m.split(".")[0] == "kb"}
-            assert project <= LEAVES, f"{path.name} imports {project - LEAVES}"
-    for leaf in ("model", "dates", "errors"):
-        project = {m for m in _imports(ROOT / "kb" / f"{leaf}.py") if m.split(".")[0] in ("kb", "loaders", "revisions")}
-        assert project <= LEAVES, f"kb/{leaf}.py imports {project - LEAVES}"
-
-
-def test_revisions_do_not_import_loaders():
-    for path in (ROOT / "revisions").glob("*.py"):
-        assert not any(m.startswith("loaders") for m in _imports(path)), path.name
 
 
 def _module(path: Path) -> str:
@@ -40,9 +46,64 @@ def _module(path: Path) -> str:
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
+def _package(module: str) -> str | None:
+    """The layered package a module belongs to (``kb.store.asof`` -> ``kb.store``; the longest that
+    holds it), or None."""
+    holding = [p for layer in LAYERS for p in layer if module == p or module.startswith(p + ".")]
+    return max(holding, key=len, default=None)
+
+
+def _layer(package: str) -> int:
+    return next(index for index, layer in enumerate(LAYERS) if package in layer)
+
+
+MODULES = {_module(p): p for package in ("kb", "loaders", "revisions") for p in (ROOT / package).rglob("*.py")}
+
+
+def test_every_module_belongs_to_a_layer():
+    unplaced = sorted(name for name in MODULES if name not in ("kb", "kb.__main__") and _package(name) is None)
+    assert not unplaced, f"modules outside the layered packages: {unplaced}"
+
+
+def test_imports_run_with_the_flow():
+    against = []
+    for name, path in MODULES.items():
+        own = _package(name)
+        if own is None:
+            continue
+        for imported in _imports(path):
+            target = _package(imported)
+            if target is None or target == own:
+                continue
+            if _layer(target) > _layer(own) or (own, target) in SIBLINGS_APART:
+                against.append(f"{name} imports {imported}")
+    assert not against, "imports against the flow:\n" + "\n".join(sorted(against))
+
+
+def test_the_leaves_and_the_pure_stages_import_only_leaves():
+    for name, path in MODULES.items():
+        if _package(name) in (*LEAVES, "loaders", "revisions"):
+            project = {m for m in _imports(path) if _package(m) and _package(m) not in ("loaders", "revisions")}
+            assert {_package(m) for m in project} <= set(LEAVES), f"{name} imports {project}"
+
+
+def test_kb_holds_packages_and_a_few_leaf_modules():
+    direct = {path.stem for path in (ROOT / "kb").glob("*.py")}
+    assert direct == KB_MODULES, f"modules directly in kb/ beyond the leaves: {sorted(direct - KB_MODULES)}"
+    for package in sorted(p for p in (ROOT / "kb").iterdir() if p.is_dir() and any(p.glob("*.py"))):
+        init = package / "__init__.py"
+        assert init.is_file() and ast.get_docstring(ast.parse(init.read_text(encoding="utf-8"))), (
+            f"kb/{package.name}/__init__.py must say what the package holds and may import"
+        )
+
+
+def test_no_module_over_500_lines():
+    long = {name: n for name, path in MODULES.items() if (n := len(path.read_text(encoding="utf-8").splitlines())) > 500}
+    assert not long, f"modules over 500 lines: {long}"
+
+
 def test_no_import_cycles():
-    modules = {_module(p): p for package in ("kb", "loaders", "revisions") for p in (ROOT / package).rglob("*.py")}
-    graph = {name: {m for m in _imports(path) if m in modules and m != name} for name, path in modules.items()}
+    graph = {name: {m for m in _imports(path) if m in MODULES and m != name} for name, path in MODULES.items()}
     state: dict[str, str] = {}
 
     def visit(name: str, trail: list[str]) -> None:
@@ -56,13 +117,3 @@ def test_no_import_cycles():
     for name in graph:
         if name not in state:
             visit(name, [])
-
-
-def test_queries_do_not_import_surfaces():
-    surfaces = {"kb.cli", "kb.api", "kb.site", "kb.reports", "kb.export", "kb.bench"}
-    queries = ("asof", "diff", "audit", "evaluate", "ruleset", "outcomes", "conditions", "compiled", "facts", "store")
-    paths = [ROOT / "kb" / f"{query}.py" for query in queries]
-    paths += sorted((ROOT / "kb" / "predicates").glob("*.py")) + sorted((ROOT / "kb" / "concepts").glob("*.py"))
-    for path in paths:
-        imported = _imports(path) & surfaces
-        assert not imported, f"{path.relative_to(ROOT)} imports {imported}"

@@ -6,10 +6,10 @@ from __future__ import annotations
 import pytest
 from click.testing import CliRunner
 
-from kb.cli import cli
-from kb.mutations import audit_problems, mutation_check
-from kb.reports import mutation_text
-from kb.store import connect
+from kb.history.mutations import audit_problems, mutation_check
+from kb.store.write import connect
+from kb.surfaces.cli import cli
+from kb.surfaces.reports import mutation_text
 from revisions.changes import load_changesets
 from revisions.clauses import read_clause
 from revisions.mutants import dropped, revalued

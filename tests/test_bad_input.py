@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from kb.api import KnowledgeBase
 from kb.errors import NotCenteneTemplate, SourceError
+from kb.surfaces.api import KnowledgeBase
 from tests.conftest import BUNDLED, CORPUS
 
 TEXT = BUNDLED.read_text(encoding="utf-8")

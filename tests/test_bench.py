@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kb.bench import bench_requests, bundled_figures, flat_facts, handwritten, table
+from kb.bench.harness import bench_requests, bundled_figures, flat_facts, handwritten, table
 
 
 def test_bench_figures_have_baselines():

@@ -20,7 +20,7 @@ from xml.etree import ElementTree
 import pytest
 from playwright.sync_api import Page, sync_playwright
 
-from kb.api import bundled_policy_paths
+from kb.surfaces.api import bundled_policy_paths
 from tests.conftest import CORPUS
 
 ROOT = Path(__file__).resolve().parents[1]

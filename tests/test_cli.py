@@ -6,7 +6,7 @@ import json
 
 from click.testing import CliRunner
 
-from kb.cli import cli
+from kb.surfaces.cli import cli
 
 
 def test_every_command_is_documented():

@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from kb.api import KnowledgeBase
-from kb.cli import cli
 from kb.errors import NotCenteneTemplate
 from kb.model import Code, Criterion, Duration, PolicyDocument, Reference, Statement
+from kb.surfaces.api import KnowledgeBase
+from kb.surfaces.cli import cli
 from loaders.centene import load_path
 from loaders.flattened import is_flattened, repair_spacing, unflatten
 from tests.conftest import CORPUS

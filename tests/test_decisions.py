@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from kb.api import KnowledgeBase, bundled_policy_paths
-from kb.compiled import compile_rules
-from kb.facts import Request
+from kb.concepts.facts import Request
+from kb.decide.compiled import compile_rules
+from kb.surfaces.api import KnowledgeBase, bundled_policy_paths
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "centene"
 POLICIES = ("CP.PHAR.180_eltrombopag.txt", "CP.PHAR.271_peginterferon-beta-1a.txt", "CP.PHAR.524_pegcetacoplan.txt")

@@ -12,9 +12,9 @@ import jsonschema
 import pytest
 from click.testing import CliRunner
 
-from kb.cli import cli
-from kb.diff import diff_answers, normalise, value_changes
 from kb.errors import UnknownVersion
+from kb.history.diff import diff_answers, normalise, value_changes
+from kb.surfaces.cli import cli
 from tests.conftest import BUNDLED, FIXTURES
 
 POLICY = "CP.PHAR.359"
@@ -182,7 +182,7 @@ def test_from_after_to_is_swapped_with_a_notice(fresh_kb):
 
 
 def test_diff_all_with_version_labels_skips_and_lists_policies_without_them(tmp_path):
-    from kb.api import KnowledgeBase
+    from kb.surfaces.api import KnowledgeBase
     from tests.conftest import CORPUS
 
     with KnowledgeBase(tmp_path / "kb.sqlite") as kb:

@@ -10,11 +10,11 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from kb.cli import cli
-from kb.compiled import compile_rules
-from kb.evaluate import add_months
-from kb.facts import Request, RequestError
+from kb.concepts.facts import Request, RequestError
+from kb.decide.compiled import compile_rules
+from kb.decide.evaluate import add_months
 from kb.predicates import predicate_for, read
+from kb.surfaces.cli import cli
 
 POLICY = "CP.PHAR.359"
 COMPLETE = {
@@ -341,7 +341,7 @@ def test_the_vocabulary_is_printed():
 
 
 def test_none_of_and_at_least_n_combine_three_valued():
-    from kb.evaluate import combine
+    from kb.decide.evaluate import combine
 
     assert combine("none", [False, False]) is True
     assert combine("none", [False, True]) is False

@@ -11,7 +11,7 @@ from dataclasses import replace
 import pytest
 from openpyxl import load_workbook
 
-from kb.export import export_html, export_markdown
+from kb.surfaces.export import export_html, export_markdown
 
 POLICY = "CP.PHAR.359"
 

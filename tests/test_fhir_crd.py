@@ -21,9 +21,9 @@ from datasette.plugins import pm
 from fhir.resources.R4B.medicationrequest import MedicationRequest
 from fhir_payloads import EXAMPLES, order_sign
 
-from kb.facts import Request
-from kb.fhir.crd import COVERAGE_INFORMATION
-from kb.site.cds import skip_csrf
+from kb.concepts.facts import Request
+from kb.surfaces.fhir.crd import COVERAGE_INFORMATION
+from kb.surfaces.site.cds import skip_csrf
 
 SIGN = "/cds-services/policy-as-data-order-sign"
 SELECT = "/cds-services/policy-as-data-order-select"

@@ -1,4 +1,4 @@
-"""kb.fhir.facts: FHIR resources read into the facts of a request, and the policy for a drug."""
+"""kb.surfaces.fhir.facts: FHIR resources read into the facts of a request, and the policy for a drug."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from fhir_payloads import EXAMPLES, HCPCS, pas_bundle
 
-from kb.facts import Request
-from kb.fhir.facts import age_at, documentation, item_facts, read_pas
-from kb.fhir.resources import FhirError
+from kb.concepts.facts import Request
+from kb.surfaces.fhir.facts import age_at, documentation, item_facts, read_pas
+from kb.surfaces.fhir.resources import FhirError
 
 PLAIN = json.loads((Path(__file__).parents[1] / "examples" / "request-ph-negative-16.json").read_text())
 

@@ -18,8 +18,8 @@ from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.operationoutcome import OperationOutcome
 from fhir_payloads import EXAMPLES, pas_bundle
 
-from kb.cli import cli
-from kb.facts import Request
+from kb.concepts.facts import Request
+from kb.surfaces.cli import cli
 
 FIXTURE = Path(__file__).parents[1] / "kb" / "data" / "bench" / "besponsa-pas.json"
 ADULT = {

@@ -19,11 +19,12 @@ from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.operationoutcome import OperationOutcome
 from fhir.resources.R4B.questionnaire import Questionnaire
 
-from kb.api import KnowledgeBase, bundled_policy_paths
-from kb.cli import cli
-from kb.facts import Request
-from kb.fhir.questionnaire import SOURCE_EXTENSION, decide_response, questionnaire, questions
-from kb.fhir.resources import FhirError, parse
+from kb.concepts.facts import Request
+from kb.surfaces.api import KnowledgeBase, bundled_policy_paths
+from kb.surfaces.cli import cli
+from kb.surfaces.fhir.questionnaire import SOURCE_EXTENSION, questionnaire
+from kb.surfaces.fhir.resources import FhirError, parse
+from kb.surfaces.fhir.response import decide_response, questions
 from tests.conftest import CORPUS
 
 FIXTURES = Path(__file__).parent / "fixtures" / "fhir"

@@ -12,10 +12,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from kb.api import KnowledgeBase
-from kb.cli import cli
 from kb.reliability.catalogue import REQUEST, try_batch, try_request
 from kb.reliability.mutations import MUTATIONS, Verdict, try_document
+from kb.surfaces.api import KnowledgeBase
+from kb.surfaces.cli import cli
 from tests.conftest import BUNDLED
 
 TEXT = BUNDLED.read_text(encoding="utf-8")

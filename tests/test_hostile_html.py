@@ -8,8 +8,9 @@ import asyncio
 import pytest
 from click.testing import CliRunner
 
-from kb.cli import METADATA, cli
 from kb.reliability.hostile import MARK, load_hostile, report_pages, scan, site_metadata, site_pages
+from kb.surfaces.cli import cli
+from kb.surfaces.site.queries import METADATA
 
 CRITERION = f"<script>alert('{MARK}-criterion')</script>"
 

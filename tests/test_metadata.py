@@ -7,7 +7,7 @@ from pathlib import Path
 
 from sqlmodel import SQLModel
 
-import kb.schema  # noqa: F401  (registers the tables)
+import kb.store.schema  # noqa: F401  (registers the tables)
 
 METADATA = Path(__file__).resolve().parents[1] / "datasette_metadata.json"
 

@@ -24,8 +24,8 @@ from typing import Any
 import pytest
 from conftest import PREDICATE_SCORES
 
-from kb.api import KnowledgeBase, bundled_policy_paths
 from kb.predicates import canonical, check, normalise
+from kb.surfaces.api import KnowledgeBase, bundled_policy_paths
 from loaders.flattened import repair_spacing
 
 SAMPLE = Path(__file__).parent / "predicate_sample.toml"

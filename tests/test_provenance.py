@@ -11,7 +11,7 @@ import hashlib
 import pytest
 
 from kb.errors import ChangeDataError
-from kb.sources import provenance_text
+from kb.store.sources import provenance_text
 from revisions.changes import load_changesets, parse_changeset
 from revisions.timeline import build_timeline
 from tests.conftest import BUNDLED, CHANGES

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from click.testing import CliRunner
 
-from kb.cli import cli
 from kb.reliability.catalogue import cases, run_case
 from kb.reliability.resources import measure
+from kb.surfaces.cli import cli
 
 
 def test_every_command_meets_broken_input(tmp_path):

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from kb.cli import cli
-from kb.facts import RequestError
-from kb.request_files import read_batch, read_record, read_request
+from kb.concepts.facts import RequestError
+from kb.surfaces.cli import cli
+from kb.surfaces.request_files import read_batch, read_record, read_request
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "request-ph-negative-16.json"
 GOOD = json.loads(EXAMPLE.read_text(encoding="utf-8"))

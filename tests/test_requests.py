@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from kb.api import KnowledgeBase
-from kb.cli import cli
-from kb.facts import Request, RequestError
+from kb.concepts.facts import Request, RequestError
+from kb.surfaces.api import KnowledgeBase
+from kb.surfaces.cli import cli
 
 BASE = {"policy": "CP.PHAR.359", "date_of_service": "2025-12-01"}
 

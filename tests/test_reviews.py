@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from kb.reviews import next_review, quarter_bounds
+from kb.history.reviews import next_review, quarter_bounds
 
 TODAY = date(2026, 11, 28)
 

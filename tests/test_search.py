@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from kb.search import passages
-from kb.store import timeline_rows
+from kb.store.search import passages
+from kb.store.write import timeline_rows
 
 
 def test_a_text_unchanged_across_versions_is_one_passage(timeline):

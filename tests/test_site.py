@@ -13,9 +13,9 @@ from urllib.parse import urlencode
 
 import pytest
 
-from kb.api import KnowledgeBase
-from kb.asof import canned_in_force
-from kb.site.queries import metadata_queries
+from kb.store.asof import canned_in_force
+from kb.surfaces.api import KnowledgeBase
+from kb.surfaces.site.queries import metadata_queries
 
 METADATA_FILE = Path(__file__).resolve().parents[1] / "datasette_metadata.json"
 METADATA = json.loads(METADATA_FILE.read_text(encoding="utf-8"))
@@ -234,7 +234,7 @@ def test_the_database_is_read_only(site, loaded_kb):
 
 
 def test_the_metadata_holds_the_built_queries():
-    """datasette_metadata.json is written by kb.site.queries.write_metadata: the two never drift apart."""
+    """datasette_metadata.json is written by kb.surfaces.site.queries.write_metadata: the two never drift apart."""
     stored = json.loads(METADATA_FILE.read_text(encoding="utf-8"))  # Datasette adds keys to the dict it is given
     assert stored["databases"]["kb"]["queries"] == metadata_queries()
 

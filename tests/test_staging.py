@@ -15,14 +15,14 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from kb import api as kb_api
-from kb import cli as cli_module
-from kb.api import KnowledgeBase
-from kb.cli import cli
+from kb.bench.synthetic import generate
 from kb.errors import KnowledgeBaseBusy, NotAKnowledgeBase, SourceError
 from kb.reliability.kills import kill_loads, open_served, state
-from kb.staging import check_database, recover
-from kb.synthetic import generate
+from kb.store import load as kb_load
+from kb.store.staging import check_database, recover
+from kb.surfaces.api import KnowledgeBase
+from kb.surfaces.cli import cli
+from kb.surfaces.cli import tools as cli_tools
 from tests.conftest import BUNDLED
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -71,7 +71,7 @@ def test_loading_the_same_document_again_publishes_nothing(base):
 
 def _hold_lock(path: Path) -> subprocess.Popen:
     code = (
-        "import sys, time\nfrom pathlib import Path\nfrom kb.staging import writer_lock\n"
+        "import sys, time\nfrom pathlib import Path\nfrom kb.store.staging import writer_lock\n"
         "with writer_lock(Path(sys.argv[1]), 0):\n    print('held', flush=True)\n    time.sleep(60)\n"
     )
     holder = subprocess.Popen([sys.executable, "-c", code, str(path)], stdout=subprocess.PIPE, text=True, cwd=ROOT)
@@ -99,7 +99,7 @@ def test_a_second_load_waits_then_names_the_holder(base, corpus):
 
 def test_a_load_that_loses_the_race_runs_again_on_the_winners_file(base, corpus, monkeypatch):
     paths, changes = corpus
-    original = kb_api.staged
+    original = kb_load.staged
     raced = []
 
     @contextmanager
@@ -111,7 +111,7 @@ def test_a_load_that_loses_the_race_runs_again_on_the_winners_file(base, corpus,
                     other.load(paths[1:2])
             yield stage
 
-    monkeypatch.setattr(kb_api, "staged", another_load_publishes_meanwhile)
+    monkeypatch.setattr(kb_load, "staged", another_load_publishes_meanwhile)
     with KnowledgeBase(base, changes=changes) as kb:
         kb.load(paths[:1])
     assert raced and len(_policies(base)) == 3  # the bundled policy and both loads: nothing lost
@@ -153,7 +153,7 @@ def test_serve_recovers_a_hot_journal_with_a_normal_open(base, monkeypatch):
     assert base.with_name(base.name + "-journal").exists()
     assert _torn(base) > 0  # an immutable open ignores the journal: it would serve the uncommitted rows
     executed = []
-    monkeypatch.setattr(cli_module.os, "execvp", lambda *args: executed.append(args))
+    monkeypatch.setattr(cli_tools.os, "execvp", lambda *args: executed.append(args))
     result = CliRunner().invoke(cli, ["serve", "--db", str(base)])
     assert result.exit_code == 0 and executed
     assert not base.with_name(base.name + "-journal").exists()

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from kb.api import KnowledgeBase
-from kb.cli import cli
+from kb.surfaces.api import KnowledgeBase
+from kb.surfaces.cli import cli
 from tests.conftest import BUNDLED, FIXTURES
 
 POLICY = "CP.PHAR.359"

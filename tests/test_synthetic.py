@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from kb.api import KnowledgeBase
+from kb.bench.synthetic import INSERTED, generate
 from kb.errors import SourceError
-from kb.synthetic import INSERTED, generate
+from kb.surfaces.api import KnowledgeBase
 
 
 def _digest(folder: Path) -> str:

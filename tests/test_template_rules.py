@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from kb.api import KnowledgeBase
-from kb.cli import cli
 from kb.errors import SourceError
 from kb.model import Code, Criterion, CrossReference, Duration, Logic, PolicyDocument, Reference
+from kb.surfaces.api import KnowledgeBase
+from kb.surfaces.cli import cli
 from loaders.centene import load_path, load_text
 from loaders.flattened import repair_spacing
 from loaders.logic import footnote_markers, logic_of

@@ -4,7 +4,7 @@ Copies of the bundled policy, the corpus files and the unseen documents are cut 
 many points. Every cut is either refused with an error naming the file, a line and what was
 expected, or loaded with a suspect passage (kind ``truncated``) naming the problem.
 
-The rules (loaders/centene.py, ``parse_revision_log`` and ``_check_complete``): every policy
+The rules (loaders/revision_log.py, ``parse_revision_log`` and ``check_complete``): every policy
 of the template ends with the Important Reminder's copyright notice ("... exclusively owned by
 Centene Corporation."). A document that stops before it
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from kb.api import KnowledgeBase
-from kb.asof import version_under
+from kb.store.asof import version_under
+from kb.surfaces.api import KnowledgeBase
 
 POLICY = "CP.PHAR.359"
 WINDOWS = [  # the reference's rule-dependent windows (a revision's Date .. the day before its P&T month)

@@ -11,9 +11,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from kb.concepts.facts import FACTS, Fact
 from kb.concepts.match import kind_of
 from kb.concepts.quantity import QuantityError, period_of, unit_of
-from kb.facts import FACTS, Fact
 
 Predicate = dict[str, Any]
 COMPARISONS = ("<=", "<", ">=", ">", "==")

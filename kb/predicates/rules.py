@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable
 from functools import cache
 
-from kb.facts import FACTS
+from kb.concepts.facts import FACTS
 from kb.predicates.language import Predicate
 from kb.predicates.phrases import COMPARATOR, EXAMPLES, concepts, conjunction, dose, lab, normalise, number
 

@@ -20,12 +20,12 @@ from typing import TypeVar
 
 import click
 
-from kb.api import KnowledgeBase, bundled_policy_paths
 from kb.reliability.catalogue import REQUEST, run_catalogue, try_batch, try_request
 from kb.reliability.hostile import load_hostile, report_pages, scan, site_metadata, site_pages
 from kb.reliability.kills import kill_loads
 from kb.reliability.mutations import MUTATIONS, Verdict, mutate_request, try_document
 from kb.reliability.resources import measure
+from kb.surfaces.api import KnowledgeBase, bundled_policy_paths
 
 T = TypeVar("T")
 

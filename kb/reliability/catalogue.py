@@ -21,8 +21,8 @@ from unittest import mock
 import click
 from click.testing import CliRunner
 
-from kb.api import KnowledgeBase, bundled_policy_paths
 from kb.reliability.mutations import Verdict, digest
+from kb.surfaces.api import KnowledgeBase, bundled_policy_paths
 
 POLICY = "CP.PHAR.359"
 REQUEST = {

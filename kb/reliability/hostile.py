@@ -15,9 +15,9 @@ from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
-from kb.api import KnowledgeBase, bundled_policy_paths
-from kb.export import export_html
-from kb.reports import diff_html
+from kb.surfaces.api import KnowledgeBase, bundled_policy_paths
+from kb.surfaces.export import export_html
+from kb.surfaces.reports import diff_html
 
 MARK = "kbxss"
 POLICY = "CP.PHAR.359"

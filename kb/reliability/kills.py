@@ -21,9 +21,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from kb.api import KnowledgeBase
-from kb.staging import STAGING
-from kb.synthetic import generate
+from kb.bench.synthetic import generate
+from kb.store.staging import STAGING
+from kb.surfaces.api import KnowledgeBase
 
 State = tuple[tuple[str, int], ...]
 

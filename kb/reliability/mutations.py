@@ -19,10 +19,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from kb.api import KnowledgeBase
 from kb.errors import ChangeDataError, KBError
-from kb.schema import KNOWN_TABLES, RECORD_TABLES
-from kb.store import LoadReport
+from kb.store.schema import KNOWN_TABLES, RECORD_TABLES
+from kb.store.write import LoadReport
+from kb.surfaces.api import KnowledgeBase
 from loaders.source import CONTROL
 
 INJECTED = ("\x00", "\x07", "\x1b[31m", "\ufeff", "\u202e", "\r", "\t", "<script>alert(1)</script>", "💊", "≥", "\\")

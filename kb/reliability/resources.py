@@ -12,12 +12,12 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from kb.api import bundled_policy_paths
+from kb.surfaces.api import bundled_policy_paths
 
 CHILD = """
 import json, resource, sys, time
 from pathlib import Path
-from kb.api import KnowledgeBase
+from kb.surfaces.api import KnowledgeBase
 from kb.errors import KBError
 from loaders.source import ReadOptions
 

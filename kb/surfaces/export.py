@@ -1,0 +1,277 @@
+"""The rules in force on a date, exported: CSV, JSON and XLSX tables, or the whole policy as it read.
+
+Every export states what an auditor needs to read it: the version, the effective-date rule,
+the rule-dependent windows holding the date (with what the other rule reads), the knowledge
+time and when the export was generated. Tables put the criteria in policy order with their
+printed label and depth first, and provenance as plain columns (source, revision, clause,
+confidence, document, lines); the workbook keeps internal columns on a sheet of their own.
+The markdown is the document a reader would have seen on that date, reconstructed parts
+marked with their source and unknown parts shown as unknown; the HTML is that markdown
+through markdown-it-py with raw HTML disabled (policy text is third-party input).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+from datetime import datetime
+from typing import Any
+
+from markdown_it import MarkdownIt
+from openpyxl import Workbook
+from openpyxl.styles import Font
+
+from kb.dates import utc_now
+from kb.store.asof import Answer
+from kb.store.schema import RECORD_TABLES
+from kb.store.sources import document_text, provenance_text
+from kb.store.tree import CriteriaTree
+from kb.surfaces.fhir.questionnaire import export_questionnaire
+from kb.surfaces.reports import TEMPLATES, to_csv
+
+PROVENANCE = ("source", "revision", "clause", "confidence", "document", "lines")
+CSV_COLUMNS = (
+    "label",
+    "depth",
+    "table",
+    "text",
+    "logic",
+    "line_of_business",
+    "value",
+    *PROVENANCE,
+    "policy",
+    "version",
+    "as_of",
+    "effective_date_rule",
+    "rule_dependent",
+    "knowledge",
+    "generated_at",
+)
+INTERNAL = (
+    "record_key",
+    "item_id",
+    "parent_id",
+    "position",
+    "raw_text",
+    "predicate",
+    "predicate_rule",
+    "footnote_predicate",
+    "document_sha256",
+    "valid_from",
+    "valid_to",
+    "recorded_at",
+    "superseded_at",
+    "id",
+)
+SHEETS = {
+    "criterion": "criteria",
+    "duration": "durations",
+    "cross_reference": "cross-references",
+    "statement": "statements",
+    "code": "codes",
+    "reference": "references",
+    "dosing": "dosing",
+    "unknown": "unknown",
+}
+_MARKDOWN = re.compile(r"([\\`*_{}\[\]<>|#])")
+
+
+def stamp(generated_at: datetime | None) -> str:
+    return (generated_at or utc_now()).isoformat(timespec="seconds")
+
+
+def context(answer: Answer, generated_at: datetime | None = None) -> dict[str, Any]:
+    """What every export states about itself."""
+    return {
+        "policy": answer.policy_id,
+        "as_of": answer.as_of.isoformat(),
+        "status": answer.status,
+        "version": (answer.version or {}).get("label"),
+        "effective_date_rule": answer.rule,
+        "rule_dependent": windows_text(answer),
+        "knowledge": answer.knowledge(),
+        "generated_at": stamp(generated_at),
+    }
+
+
+def windows_text(answer: Answer) -> str:
+    """The rule-dependent windows in one line each: the note, then what the other rule reads."""
+    return " | ".join(f"{w['note']} Differs: {'; '.join(w['differences'])}" for w in answer.rule_dependent)
+
+
+def provenance_columns(row: dict[str, Any], documents: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """Where a row comes from, as plain columns."""
+    lines = row.get("first_line")
+    span = None if not lines else str(lines) if lines == row.get("last_line") else f"{lines}-{row['last_line']}"
+    named = document_text({"document_sha256": row.get("document_sha256")}, documents)
+    return {
+        "source": row["source"],
+        "revision": row.get("revision"),
+        "clause": row.get("clause"),
+        "confidence": row.get("confidence"),
+        "document": named.removeprefix("document ") if named else None,
+        "lines": span,
+    }
+
+
+def _label(table: str, row: dict[str, Any], tree: CriteriaTree) -> str:
+    if table == "criterion":
+        return tree.where(row["item_id"])
+    if table == "duration":
+        place = f"{row['section']}.{row['indication']} {row['line_of_business']}"
+        return f"{place} ({row['condition']})" if row.get("condition") else place
+    if table == "cross_reference":
+        where = tree.where(row["item_id"]) if row["item_id"] in tree.rows else row["item_id"]
+        return f"{where} {row['line_of_business']} ({row['role']})"
+    if table == "statement":
+        return f"{row['kind']} {row['term'] or row['ordinal']}"
+    if table == "unknown":
+        return f"unknown {row['kind']} {'(all)' if row['scope'] == '*' else row['scope']}"
+    return f"{table} {row.get('ordinal', row['record_key'])}"
+
+
+def _text(table: str, row: dict[str, Any]) -> str | None:
+    if table == "cross_reference":
+        return row["policy_ref"] or "[unknown]"
+    field = {"reference": "citation", "code": "description", "dosing": "regimen", "unknown": "reason"}.get(
+        table, "text"
+    )
+    return row.get(field) if row.get(field) is not None else "[unknown]"
+
+
+def _value(table: str, row: dict[str, Any]) -> str | None:
+    if table == "duration":
+        return " ".join(f"{row[n]} {n}" for n in ("months", "weeks", "days") if row.get(n)) or None
+    if table == "code":
+        return f"{row['system']} {row['code'] or '[not in source]'}"
+    return {"dosing": row.get("max_dose"), "reference": row.get("url")}.get(table)
+
+
+def rows_in_force(answer: Answer, generated_at: datetime | None = None) -> list[dict[str, Any]]:
+    """Every record in force, one row each: criteria in policy order first, then the other kinds."""
+    tree = CriteriaTree(answer.criteria())
+    about = context(answer, generated_at)
+    rows = []
+    for table in RECORD_TABLES:
+        records = tree.outline() if table == "criterion" else ((None, r) for r in answer.records.get(table, []))
+        for depth, row in records:
+            rows.append(
+                {
+                    "label": _label(table, row, tree),
+                    "depth": depth,
+                    "table": table,
+                    "text": _text(table, row),
+                    "logic": row.get("logic"),
+                    "line_of_business": row.get("line_of_business"),
+                    "value": _value(table, row),
+                    **provenance_columns(row, answer.documents),
+                    **{k: about[k] for k in ("policy", "version", "as_of", "effective_date_rule", "rule_dependent")},
+                    "knowledge": about["knowledge"],
+                    "generated_at": about["generated_at"],
+                    "_row": row,
+                }
+            )
+    return rows
+
+
+def export_csv(answer: Answer, generated_at: datetime | None = None) -> str:
+    return to_csv(rows_in_force(answer, generated_at), CSV_COLUMNS)
+
+
+def export_json(answer: Answer, generated_at: datetime | None = None) -> str:
+    data = {**answer.to_json(), "generated_at": stamp(generated_at)}
+    return json.dumps(data, indent=2, ensure_ascii=False, default=str)
+
+
+def export_xlsx(answer: Answer, generated_at: datetime | None = None) -> bytes:
+    """A workbook: what it is on the first sheet, one sheet per record kind, internal columns last."""
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "about"
+    for name, value in [*context(answer, generated_at).items(), ("reason", answer.reason)]:
+        sheet.append([name, value])
+    rows = rows_in_force(answer, generated_at)
+    shown = ("label", "depth", "text", "logic", "line_of_business", "value", *PROVENANCE)
+    for table, title in SHEETS.items():
+        mine = [r for r in rows if r["table"] == table]
+        if mine:
+            _sheet(book, title, shown, [[r[c] for c in shown] for r in mine])
+    internal = [[r["table"], r["label"], *(r["_row"].get(c) for c in INTERNAL)] for r in rows]
+    _sheet(book, "internal", ("table", "label", *INTERNAL), internal)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def _sheet(book: Workbook, title: str, columns: tuple[str, ...], rows: list[list[Any]]) -> None:
+    sheet = book.create_sheet(title)
+    sheet.append(list(columns))
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+    for row in rows:
+        sheet.append(row)
+    sheet.freeze_panes = "A2"
+
+
+def md(text: Any) -> str:
+    """Policy text made safe for markdown: its own marks are escaped, table cells stay one line."""
+    return _MARKDOWN.sub(r"\\\1", str(text)).replace("\n", " ")
+
+
+def export_markdown(answer: Answer, generated_at: datetime | None = None) -> str:
+    """The whole policy as it read on the date: reconstructed parts marked, unknown parts shown."""
+    tree = CriteriaTree(answer.criteria())
+    statements: dict[str, list[dict[str, Any]]] = {}
+    for row in answer.records.get("statement", []):
+        statements.setdefault(row["kind"], []).append(row)
+    appendices: dict[str, list[dict[str, Any]]] = {}
+    for row in statements.get("abbreviation", []) + statements.get("appendix", []):
+        appendices.setdefault(row["heading"] or "Appendix", []).append(row)
+    unknown = {row["kind"]: row for row in answer.records.get("unknown", []) if row["scope"] == "*"}
+    sets: list[dict[str, Any]] = []
+    for depth, row in tree.outline():
+        if depth == 0:
+            durations = [
+                d
+                for d in answer.records.get("duration", [])
+                if (d["section"], d["indication"]) == (row["section"], row["indication"])
+            ]
+            sets.append({"where": tree.where(row["item_id"]), "items": [], "durations": durations})
+        sets[-1]["items"].append((depth, row))
+    return TEMPLATES.get_template("policy.md").render(
+        answer=answer,
+        about=context(answer, generated_at),
+        sets=sets,
+        statements=statements,
+        appendices=appendices,
+        unknown=unknown,
+        md=md,
+        source=lambda row: _source_mark(row, answer.documents),
+    )
+
+
+def _source_mark(row: dict[str, Any], documents: dict[str, dict[str, Any]]) -> str:
+    """Nothing for text read from the document; otherwise what the element rests on."""
+    if row["source"] == "document":
+        return ""
+    return f" *\\[{md(provenance_text(row, documents))}\\]*"
+
+
+MARKDOWN = MarkdownIt("commonmark", {"html": False}).enable("table").disable(["link", "image", "autolink"])
+"""Policy text is third-party input: raw HTML is shown as text, and no text becomes a link or an image."""
+
+
+def export_html(answer: Answer, generated_at: datetime | None = None) -> str:
+    body = MARKDOWN.render(export_markdown(answer, generated_at))
+    return TEMPLATES.get_template("page.html").render(title=f"{answer.policy_id} as of {answer.as_of}", body=body)
+
+
+EXPORTS = {
+    "csv": export_csv,
+    "json": export_json,
+    "xlsx": export_xlsx,
+    "markdown": export_markdown,
+    "html": export_html,
+    "questionnaire": export_questionnaire,
+}

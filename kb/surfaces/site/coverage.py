@@ -1,0 +1,51 @@
+"""The coverage of each loaded document: how much was read, recognised as boilerplate, not
+understood (unparsed) or read with doubt (suspect, with the reason), and the passages themselves.
+
+The figures are read from whatever ``<status>_lines`` / ``<status>_chars`` columns
+``source_document`` has, so a status the loader adds shows up without a change here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kb.surfaces.api import KnowledgeBase
+
+UNITS = {"_lines": "lines", "_chars": "characters"}
+STATUS_ORDER = ("parsed", "boilerplate", "unparsed", "suspect")
+
+
+def _figures(document: dict[str, Any]) -> tuple[list[str], list[tuple[str, dict[str, int]]]]:
+    """The statuses a document has figures for, and its figures per unit."""
+    figures: dict[str, dict[str, int]] = {}
+    for column, value in document.items():
+        for suffix, unit in UNITS.items():
+            if column.endswith(suffix) and column != "line_count":
+                figures.setdefault(unit, {})[column.removesuffix(suffix)] = value
+    statuses = {status for by_status in figures.values() for status in by_status}
+    ordered = [s for s in STATUS_ORDER if s in statuses] + sorted(statuses - set(STATUS_ORDER))
+    return ordered, list(figures.items())
+
+
+def documents(kb: KnowledgeBase, policy: str) -> list[dict[str, Any]]:
+    """A policy's documents, newest first, each with its figures and its passages by status."""
+    found = []
+    rows = kb.connection.execute(
+        "SELECT d.*, (SELECT label FROM version v WHERE v.document_sha256 = d.sha256 AND v.superseded_at IS NULL)"
+        " AS version FROM source_document d WHERE d.policy_id = ? ORDER BY d.last_review DESC, d.loaded_at DESC",
+        (policy,),
+    ).fetchall()
+    for row in rows:
+        document = {k: v for k, v in dict(row).items() if k not in ("text", "reading")}
+        statuses, figures = _figures(document)
+        blocks = [
+            dict(b)
+            for b in kb.connection.execute(
+                "SELECT * FROM coverage_block WHERE document_sha256 = ? ORDER BY first_line, id", (row["sha256"],)
+            )
+        ]
+        by_status: dict[str, list[dict[str, Any]]] = {s: [] for s in ("suspect", "unparsed", "boilerplate")}
+        for block in blocks:
+            by_status.setdefault(block["status"], []).append(block)
+        found.append({**document, "statuses": statuses, "figures": figures, "blocks": list(by_status.items())})
+    return found
