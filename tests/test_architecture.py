@@ -117,3 +117,12 @@ def test_no_import_cycles():
     for name in graph:
         if name not in state:
             visit(name, [])
+
+
+def test_dates_given_as_text_are_parsed_at_the_edge():
+    """The store, the history and the evaluator take dates and timestamps as types: none of them
+    imports the factories that read user text (``kb.dates.to_date``, ``to_timestamp``)."""
+    edge = {"kb.dates.to_date", "kb.dates.to_timestamp"}
+    inner = ("kb.store", "kb.history", "kb.decide")
+    parsing = {name: _imports(path) & edge for name, path in MODULES.items() if _package(name) in inner}
+    assert not any(parsing.values()), {name: found for name, found in parsing.items() if found}

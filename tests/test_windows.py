@@ -4,6 +4,8 @@ and the knowledge time. Windows are those of the history reference."""
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 
 from kb.store.asof import version_under
@@ -61,10 +63,10 @@ def test_a_window_names_what_the_other_rule_reads(loaded_kb, revision_date_kb):
 
 def test_version_under_either_rule(loaded_kb):
     connection = loaded_kb.connection
-    assert version_under(connection, POLICY, "2024-08-01", "pt-month-start")["label"] == "V2024-05"
-    other = version_under(connection, POLICY, "2024-08-01", "revision-date")
+    assert version_under(connection, POLICY, date(2024, 8, 1), "pt-month-start")["label"] == "V2024-05"
+    other = version_under(connection, POLICY, date(2024, 8, 1), "revision-date")
     assert (other["label"], other["valid_from"], other["valid_to"]) == ("V2024-11", "2024-07-11", "2025-07-15")
-    assert version_under(connection, POLICY, "2021-08-01", "pt-month-start") is None
+    assert version_under(connection, POLICY, date(2021, 8, 1), "pt-month-start") is None
     answer = loaded_kb.as_of(POLICY, "2021-08-01", rule="revision-date")
     assert answer.covered and answer.version["label"] == "V2021" and answer.criteria()
 

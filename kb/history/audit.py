@@ -15,9 +15,9 @@ from __future__ import annotations
 import sqlite3
 from collections import Counter
 from dataclasses import asdict, dataclass, field
+from datetime import date, datetime
 from typing import Any
 
-from kb.dates import to_timestamp
 from kb.history.citations import CitationFinding, carried_across, check_citations, check_unknowns
 from kb.history.diff import Change, Diff, diff_answers
 from kb.history.textdiff import normalise
@@ -272,14 +272,13 @@ _VERSIONS = (
 class _Auditor:
     """Audits steps between stored versions of one policy, each version read once."""
 
-    def __init__(self, connection: sqlite3.Connection, policy: str, known_at: str | None) -> None:
-        self.connection, self.policy = connection, policy
-        self.known = to_timestamp(known_at) if known_at else None
+    def __init__(self, connection: sqlite3.Connection, policy: str, known_at: datetime | None) -> None:
+        self.connection, self.policy, self.known = connection, policy, known_at
         self.answers: dict[str, Answer] = {}
 
     def answer(self, day: str) -> Answer:
         if day not in self.answers:
-            self.answers[day] = as_of(self.connection, self.policy, day, self.known)
+            self.answers[day] = as_of(self.connection, self.policy, date.fromisoformat(day), self.known)
         return self.answers[day]
 
     def step(self, audit: Audit, earlier: dict[str, Any] | None, later: dict[str, Any], cite: bool = True) -> None:
@@ -339,7 +338,7 @@ def audit_diff(connection: sqlite3.Connection, diff: Diff, whole: bool = False) 
     return auditor.finish(audit)
 
 
-def audit_documents(connection: sqlite3.Connection, policy: str, known_at: str | None = None) -> list[Audit]:
+def audit_documents(connection: sqlite3.Connection, policy: str, known_at: datetime | None = None) -> list[Audit]:
     """For each loaded document after the first, the log rows it adds audited against the diff
     between its version and the previous document's (whatever versions lie between)."""
     documents = [row for row in _rows(connection, _VERSIONS, policy) if row["basis"] == "document"]

@@ -81,7 +81,7 @@ class Diff:
             "to": {"date": self.after.as_of.isoformat(), "version": self.after.version},
             "notices": self.notices,
             "effective_date_rule": self.before.rule,
-            "knowledge": {"known_at": self.after.known_at, "latest_load": self.after.loaded_at},
+            "knowledge": {"known_at": self.after.known_at_text, "latest_load": self.after.loaded_at},
             "rule_dependent": {"from": self.before.rule_dependent, "to": self.after.rule_dependent},
             "changes": [c.to_json() for c in self.shown(everything)],
             "audit": self.audit.to_json() if self.audit else None,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import sqlite3
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 
 from kb.errors import KBError
@@ -71,7 +72,8 @@ def audit_problems(
     versions = connection.execute(
         "SELECT valid_from FROM version WHERE policy_id = ? ORDER BY valid_from", (policy,)
     ).fetchall()
-    diff = Diff(as_of(connection, policy, versions[0][0]), as_of(connection, policy, versions[-1][0]), [])
+    first, last = (date.fromisoformat(row[0]) for row in (versions[0], versions[-1]))
+    diff = Diff(as_of(connection, policy, first), as_of(connection, policy, last), [])
     problems = audit_diff(connection, diff).problems()
     connection.close()
     return problems

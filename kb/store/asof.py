@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from kb.dates import Month, to_date
+from kb.dates import Month
 from kb.errors import UnknownPolicy
 from kb.model import RevisionRow
 from kb.store.schema import RECORD_TABLES
@@ -53,7 +53,7 @@ class Answer:
 
     policy_id: str
     as_of: date
-    known_at: str | None
+    known_at: datetime | None
     status: str
     reason: str | None = None
     version: dict[str, Any] | None = None
@@ -72,15 +72,20 @@ class Answer:
 
     def knowledge(self) -> str:
         """Knowledge time in words: as known at ``known_at`` (or now), and the load it reflects."""
-        when = f"as known at {self.known_at}" if self.known_at else "as known now"
+        when = f"as known at {self.known_at_text}" if self.known_at else "as known now"
         return f"{when} (latest load recorded {self.loaded_at or 'never'})"
+
+    @property
+    def known_at_text(self) -> str | None:
+        """The knowledge time as ISO text (None: as known now)."""
+        return self.known_at.isoformat() if self.known_at else None
 
     def to_json(self) -> dict[str, Any]:
         return {
             "policy": self.policy_id,
             "as_of": self.as_of.isoformat(),
-            "known_at": self.known_at,
-            "knowledge": {"known_at": self.known_at, "latest_load": self.loaded_at},
+            "known_at": self.known_at_text,
+            "knowledge": {"known_at": self.known_at_text, "latest_load": self.loaded_at},
             "status": self.status,
             "reason": self.reason,
             "effective_date_rule": self.rule,
@@ -91,8 +96,13 @@ class Answer:
         }
 
 
+def knowledge_param(known_at: datetime | None) -> str:
+    """The ``:known_at`` parameter of ``in_force_sql``: the timestamp as ISO text, or "forever" (now)."""
+    return known_at.isoformat() if known_at else FOREVER
+
+
 def _params(policy_id: str, as_of: date, known_at: datetime | None) -> dict[str, str]:
-    return {"policy": policy_id, "as_of": as_of.isoformat(), "known_at": known_at.isoformat() if known_at else FOREVER}
+    return {"policy": policy_id, "as_of": as_of.isoformat(), "known_at": knowledge_param(known_at)}
 
 
 def _rows(connection: sqlite3.Connection, sql: str, params: dict[str, str]) -> list[dict[str, Any]]:
@@ -102,19 +112,18 @@ def _rows(connection: sqlite3.Connection, sql: str, params: dict[str, str]) -> l
 def as_of(
     connection: sqlite3.Connection,
     policy_id: str,
-    when: date | str,
+    when: date,
     known_at: datetime | None = None,
     rule: str | None = None,
 ) -> Answer:
     """The policy as in force on ``when`` (as the knowledge base knew it at ``known_at``),
     under the effective-date ``rule`` (default: the rule it was loaded under)."""
-    when = to_date(when)
     policy = connection.execute("SELECT * FROM policy WHERE policy_id = ?", (policy_id,)).fetchone()
     if policy is None:
         raise UnknownPolicy(policy_id)
     params = _params(policy_id, when, known_at)
     rule = rule or policy["effective_date_rule"]
-    answer = Answer(policy_id, when, params["known_at"] if known_at else None, "in force", rule=rule)
+    answer = Answer(policy_id, when, known_at, "in force", rule=rule)
     answer.loaded_at = connection.execute(
         "SELECT max(recorded_at) FROM version WHERE policy_id = :policy AND recorded_at <= :known_at", params
     ).fetchone()[0]
@@ -125,8 +134,8 @@ def as_of(
             (policy_id, params["known_at"]),
         )
     }
-    answer.rule_dependent = rule_dependent(connection, policy_id, when, known_at.isoformat() if known_at else None)
-    version = version_under(connection, policy_id, when, rule, params["known_at"])
+    answer.rule_dependent = rule_dependent(connection, policy_id, when, known_at)
+    version = version_under(connection, policy_id, when, rule, known_at)
     if version is None:
         answer.status = "not covered"
         answer.reason = _not_covered_reason(connection, policy, params, rule)
@@ -153,21 +162,19 @@ def _effective(row: sqlite3.Row, rule: str) -> date:
 
 
 def version_under(
-    connection: sqlite3.Connection, policy_id: str, when: date | str, rule: str, known_at: str = FOREVER
+    connection: sqlite3.Connection, policy_id: str, day: date, rule: str, known_at: datetime | None = None
 ) -> dict[str, Any] | None:
-    """The version in force on ``when`` under the effective-date ``rule``, as known at
+    """The version in force on ``day`` under the effective-date ``rule``, as known at
     ``known_at``, with its window under that rule (``valid_from``/``valid_to``) and as stored
     (``stored_from``); None where no version is vouched for.
 
     The versions are the same whatever the rule; only the days each is in force differ, so
     a version under another rule than the stored one is found from the revision log's Date
     and P&T month (the evaluator asks this for both rules on a rule-dependent date)."""
-    day = to_date(when)
+    known = knowledge_param(known_at)
     stored = connection.execute("SELECT effective_date_rule FROM policy WHERE policy_id = ?", (policy_id,)).fetchone()
     if stored is not None and rule == stored["effective_date_rule"]:
-        rows = _rows(
-            connection, in_force_sql("version"), {"policy": policy_id, "as_of": day.isoformat(), "known_at": known_at}
-        )
+        rows = _rows(connection, in_force_sql("version"), _params(policy_id, day, known_at))
         if not rows:
             return None
         view = {
@@ -175,12 +182,12 @@ def version_under(
             for key in ("label", "valid_from", "valid_to", "revision_date", "basis", "document_sha256")
         }
         return {**view, "rule": rule, "stored_from": rows[0]["valid_from"]}
-    revisions = _revisions(connection, policy_id, known_at)
+    revisions = _revisions(connection, policy_id, known)
     versions = {
         row["revision_date"]: row
         for row in connection.execute(
             "SELECT * FROM version WHERE policy_id = ? AND recorded_at <= ? AND (superseded_at IS NULL OR superseded_at > ?)",
-            (policy_id, known_at, known_at),
+            (policy_id, known, known),
         )
     }
     starts = sorted((_effective(row, rule), row["revision_date"]) for row in revisions)
@@ -231,26 +238,27 @@ def _not_covered_reason(connection: sqlite3.Connection, policy: sqlite3.Row, par
     )
 
 
-def pending_spans(connection: sqlite3.Connection, policy_id: str, known_at: str | None = None) -> list[tuple[str, str]]:
+def pending_spans(
+    connection: sqlite3.Connection, policy_id: str, known_at: datetime | None = None
+) -> list[tuple[str, str]]:
     """The spans (ISO dates, both ends included) in which some revision of the policy is in effect
     under one effective-date rule and not yet under another: outside them no date is rule-dependent."""
-    rows = _revisions(connection, policy_id, known_at or FOREVER)
+    rows = _revisions(connection, policy_id, knowledge_param(known_at))
     return [(row["pending_from"], row["pending_to"]) for row in rows if row["pending_from"]]
 
 
 def rule_dependent(
-    connection: sqlite3.Connection, policy_id: str, when: date | str, known_at: str | None = None
+    connection: sqlite3.Connection, policy_id: str, day: date, known_at: datetime | None = None
 ) -> list[dict[str, Any]]:
-    """The rule-dependent windows holding ``when``: revisions in effect under one effective-date
+    """The rule-dependent windows holding ``day``: revisions in effect under one effective-date
     rule and not yet under another. Each names the version every rule reads (None: not
     covered); ``differences`` is left for a diff to fill (see ``kb.history.windows``)."""
-    day, known = to_date(when), known_at or FOREVER
     stored = connection.execute("SELECT effective_date_rule FROM policy WHERE policy_id = ?", (policy_id,)).fetchone()
     windows = []
-    for row in _revisions(connection, policy_id, known):
+    for row in _revisions(connection, policy_id, knowledge_param(known_at)):
         if not (row["pending_from"] and row["pending_from"] <= day.isoformat() <= row["pending_to"]):
             continue
-        readings = {rule: version_under(connection, policy_id, day, rule, known) for rule in RULES}
+        readings = {rule: version_under(connection, policy_id, day, rule, known_at) for rule in RULES}
         labels = {rule: view["label"] if view else None for rule, view in readings.items()}
         used = stored["effective_date_rule"]
         other = next(rule for rule in RULES if rule != used)

@@ -29,7 +29,7 @@ from kb.history.diff import Diff, Skipped, diff_answers
 from kb.history.mutations import MutationReport, mutation_check
 from kb.history.windows import Cache, describe
 from kb.predicates.coverage import coverage
-from kb.store.asof import FOREVER, Answer, as_of, pending_spans, rule_dependent
+from kb.store.asof import Answer, as_of, knowledge_param, pending_spans, rule_dependent
 from kb.store.load import (
     BUNDLED_CHANGES,
     STORED,
@@ -46,6 +46,11 @@ from kb.store.write import LoadReport, connect
 from loaders.centene import load_text, policy_id_of
 from loaders.source import DEFAULT_READ, ReadOptions
 from revisions.log import DEFAULT_RULE, RULES
+
+
+def knowledge_time(known_at: datetime | str | None) -> datetime | None:
+    """A knowledge time given to the API (a timestamp or ISO text), parsed once here; None: as known now."""
+    return to_timestamp(known_at) if known_at else None
 
 
 class KnowledgeBase:
@@ -156,8 +161,8 @@ class KnowledgeBase:
         """The policy in force on ``when``, as known at ``known_at`` (default: now), under the
         effective-date ``rule`` (default: the one it was loaded under); a rule-dependent date's
         windows say what the other rule reads."""
-        stamp = to_timestamp(known_at) if known_at else None
-        answer = as_of(self.connection, policy_id, when, stamp, rule)
+        stamp = knowledge_time(known_at)
+        answer = as_of(self.connection, policy_id, to_date(when), stamp, rule)
         describe(self.connection, policy_id, answer.as_of, answer.rule_dependent, stamp, self._differences)
         return answer
 
@@ -206,7 +211,7 @@ class KnowledgeBase:
         ``after`` (dates or version labels). FROM after TO is swapped, with a notice; a date
         that is not covered compares nothing and audits nothing."""
         first, second = self.resolve(policy_id, before), self.resolve(policy_id, after)
-        notices = []
+        stamp, notices = knowledge_time(known_at), []
         if to_date(first) > to_date(second):
 
             def named(asked: date | str, day: date | str) -> str:
@@ -217,7 +222,7 @@ class KnowledgeBase:
                 f"forward from {after} to {before}"
             )
             first, second = second, first
-        result = diff_answers(self.as_of(policy_id, first, known_at), self.as_of(policy_id, second, known_at))
+        result = diff_answers(self.as_of(policy_id, first, stamp), self.as_of(policy_id, second, stamp))
         result.notices = notices + result.notices
         if audit and result.before.covered and result.after.covered:
             result.audit = audit_diff(self.connection, result)
@@ -228,9 +233,10 @@ class KnowledgeBase:
     ) -> Iterator[Diff | Skipped]:
         """The diff of every policy in the knowledge base between two dates or version labels,
         one policy at a time; a policy without the versions named is skipped, and says so."""
+        stamp = knowledge_time(known_at)
         for row in self.policies():
             try:
-                yield self.diff(row["policy_id"], before, after, audit, known_at)
+                yield self.diff(row["policy_id"], before, after, audit, stamp)
             except UnknownVersion as missing:
                 yield Skipped(row["policy_id"], str(missing))
 
@@ -238,7 +244,7 @@ class KnowledgeBase:
         """The revision-log audit of the policy's whole history (earliest to newest version), and
         of each loaded document against the one before it."""
         versions = self.versions(policy_id)
-        stamp = to_timestamp(known_at).isoformat() if known_at else None
+        stamp = knowledge_time(known_at)
         span = self.diff(policy_id, versions[0]["valid_from"], versions[-1]["valid_from"], audit=False, known_at=stamp)
         history = audit_diff(self.connection, span, whole=True)
         return HistoryAudit(policy_id, span, history, audit_documents(self.connection, policy_id, stamp))
@@ -261,7 +267,7 @@ class KnowledgeBase:
         with tempfile.TemporaryDirectory() as scratch:
             return mutation_check(documents, changesets, rule[0], Path(scratch))
 
-    def rules(self, policy_id: str, when: date | str, known_at: str | None = None) -> RuleSet:
+    def rules(self, policy_id: str, when: date | str, known_at: datetime | None = None) -> RuleSet:
         """The executable rules in force on ``when``: one RuleSet per version, cached until the next load."""
         day = to_date(when).isoformat()
         windows = self._windows.get((policy_id, known_at))
@@ -276,8 +282,8 @@ class KnowledgeBase:
             self._rules[key] = RuleSet.of(self.as_of(policy_id, start, known_at))
         return self._rules[key]
 
-    def _version_windows(self, policy_id: str, known_at: str | None) -> list[tuple[str, str | None, str]]:
-        params = {"policy": policy_id, "as_of": "9999-12-31", "known_at": known_at or FOREVER}
+    def _version_windows(self, policy_id: str, known_at: datetime | None) -> list[tuple[str, str | None, str]]:
+        params = {"policy": policy_id, "known_at": knowledge_param(known_at)}
         rows = self.connection.execute(
             "SELECT valid_from, valid_to, label FROM version WHERE policy_id = :policy"
             " AND recorded_at <= :known_at AND (superseded_at IS NULL OR superseded_at > :known_at) ORDER BY valid_from",
@@ -290,20 +296,18 @@ class KnowledgeBase:
             raise UnknownPolicy(policy_id)
         return [(row["valid_from"], row["valid_to"], row["label"]) for row in rows]
 
-    def evaluate(self, request: Request, when: date | str | None = None, known_at: str | None = None) -> Decision:
+    def evaluate(
+        self, request: Request, when: date | str | None = None, known_at: datetime | str | None = None
+    ) -> Decision:
         """Decide ``request`` under the rules in force on its date of service (or ``when``, stated
         in the decision); on a rule-dependent date, also under the other effective-date rule."""
         day = to_date(when or request.date_of_service)
         self.check_request(request)
-        rules = self.rules(request.policy, day, known_at)
-        stamp = known_at or utc_now().isoformat()
+        known = knowledge_time(known_at)
+        rules = self.rules(request.policy, day, known)
+        stamp = (known or utc_now()).isoformat()
         pending = describe(
-            self.connection,
-            request.policy,
-            day,
-            self._rule_dependent(request.policy, day, known_at),
-            to_timestamp(known_at) if known_at else None,
-            self._differences,
+            self.connection, request.policy, day, self._rule_dependent(request.policy, day, known), known, self._differences
         )
         decision = evaluate(rules, request, stamp, pending)
         if when:
@@ -314,7 +318,7 @@ class KnowledgeBase:
         for window in pending:
             if window["other_version"] == rules.label:
                 continue
-            other_rules = RuleSet.of(self.as_of(request.policy, day, known_at, rule=window["other_rule"]))
+            other_rules = RuleSet.of(self.as_of(request.policy, day, known, rule=window["other_rule"]))
             other = evaluate(other_rules, request, stamp)
             decision.other_rule.append(
                 {
@@ -326,7 +330,7 @@ class KnowledgeBase:
             )
         return decision
 
-    def _rule_dependent(self, policy_id: str, day: date, known_at: str | None) -> list[dict[str, Any]]:
+    def _rule_dependent(self, policy_id: str, day: date, known_at: datetime | None) -> list[dict[str, Any]]:
         """``kb.store.asof.rule_dependent``, asked only on a date inside a pending span (cached per policy)."""
         spans = self._pending_spans.get((policy_id, known_at))
         if spans is None:

@@ -400,7 +400,7 @@ def questionnaire(answer: Answer, generated_at: datetime | None = None) -> Quest
             "name": "".join(c if c.isalnum() else "_" for c in f"{answer.policy_id}_{label}"),
             "title": f"{answer.policy_id} prior authorization criteria, version {label}",
             "status": "active",
-            "date": answer.known_at or answer.loaded_at,
+            "date": answer.known_at_text or answer.loaded_at,
             "publisher": "policy-as-data",
             "description": description,
             "effectivePeriod": period,

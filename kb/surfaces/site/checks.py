@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+from kb.dates import to_timestamp
 from kb.errors import KBError
 from kb.surfaces.api import KnowledgeBase
 
@@ -25,12 +26,14 @@ DATE_EXAMPLE = "YYYY-MM-DD (e.g. 2024-08-01)"
 
 @dataclass
 class Checked:
-    """The outcome of a check: problems (no answer until fixed), notes, and the dates resolved."""
+    """The outcome of a check: problems (no answer until fixed), notes, the dates resolved and the
+    knowledge time read (None: as known now)."""
 
     problems: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     days: dict[str, str] = field(default_factory=dict)
     policy: str | None = None
+    known_at: datetime | None = None
 
     @property
     def ok(self) -> bool:
@@ -72,18 +75,18 @@ def day_problem(kb: KnowledgeBase, policy: str | None, name: str, value: str) ->
     return value, None
 
 
-def known_at_problem(value: str) -> str | None:
-    """None for a blank (now) or an ISO date or timestamp; otherwise what is expected."""
+def read_known_at(value: str) -> tuple[datetime | None, str | None]:
+    """``(timestamp, None)`` for an ISO date or timestamp, ``(None, None)`` for a blank (now);
+    ``(None, problem)`` saying what is expected otherwise."""
     if not value:
-        return None
+        return None, None
     expected = "expected an ISO date or timestamp such as 2026-01-15 or 2026-01-15T09:30:00+00:00"
     if not ISO_TIME.fullmatch(value):
-        return f"known_at {value!r} is not a knowledge time: {expected}."
+        return None, f"known_at {value!r} is not a knowledge time: {expected}."
     try:
-        datetime.fromisoformat(value.replace("Z", "+00:00"))
+        return to_timestamp(datetime.fromisoformat(value.replace("Z", "+00:00"))), None
     except ValueError as error:
-        return f"known_at {value!r} is not a real date and time ({error}): {expected}."
-    return None
+        return None, f"known_at {value!r} is not a real date and time ({error}): {expected}."
 
 
 def check(kb: KnowledgeBase, parameters: set[str], args: dict[str, str], reversed_ok: bool = False) -> Checked:
@@ -108,20 +111,21 @@ def check(kb: KnowledgeBase, parameters: set[str], args: dict[str, str], reverse
             checked.days[name] = resolved
             if resolved != raw:
                 checked.notes.append(f"{name} {raw} is version {raw} of {checked.policy}, in force from {resolved}.")
-    known_at = args.get("known_at", "").strip()
-    if "known_at" in parameters and (problem := known_at_problem(known_at)):
-        checked.problems.append(problem)
+    if "known_at" in parameters:
+        checked.known_at, problem = read_known_at(args.get("known_at", "").strip())
+        if problem:
+            checked.problems.append(problem)
     if checked.ok:
-        _coverage(kb, checked, known_at or None)
+        _coverage(kb, checked)
         _span(kb, checked, reversed_ok)
     return checked
 
 
-def _coverage(kb: KnowledgeBase, checked: Checked, known_at: str | None) -> None:
+def _coverage(kb: KnowledgeBase, checked: Checked) -> None:
     """A date the knowledge base does not cover is a problem that says why; windows are notes."""
     if checked.policy is None or "as_of" not in checked.days:
         return
-    answer = kb.as_of(checked.policy, checked.days["as_of"], known_at)
+    answer = kb.as_of(checked.policy, checked.days["as_of"], checked.known_at)
     if not answer.covered:
         checked.problems.append(f"{checked.policy} is not covered on {checked.days['as_of']}: {answer.reason}.")
     checked.notes += [f"Rule-dependent date: {note['note']}." for note in answer.rule_dependent]

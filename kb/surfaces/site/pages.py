@@ -79,7 +79,7 @@ async def policy_page(datasette: Any, request: Any) -> Response:
                 ]
             )
         if checked.ok:
-            answer = kb.as_of(checked.policy, checked.days["as_of"], args.get("known_at") or None)
+            answer = kb.as_of(checked.policy, checked.days["as_of"], checked.known_at)
             context.update(answer=answer, view=layout(answer))
     context.update(problems=checked.problems, notes=checked.notes)
     return await _render(datasette, request, "kb_policy.html", context, 200 if checked.ok else 400)
@@ -95,7 +95,7 @@ async def questionnaire_page(datasette: Any, request: Any) -> Response:
     with knowledge_base(datasette) as kb:
         checked = check(kb, {"policy", "as_of", "known_at"}, args)
         if checked.ok:
-            form = questionnaire(kb.as_of(checked.policy, checked.days["as_of"], args.get("known_at") or None))
+            form = questionnaire(kb.as_of(checked.policy, checked.days["as_of"], checked.known_at))
             if args.get("format") == "json":
                 return Response(
                     form.model_dump_json(indent=2, exclude_none=True),
