@@ -2,10 +2,13 @@
 
 Each trial starts from a knowledge base holding the bundled policy (the old state) and loads
 a synthetic corpus into it (the new state, as an uninterrupted load leaves it) in a forked
-process, killed after a random delay. Two readers are checked, both opened as ``kb serve``
-opens the file (immutable): one opened before the load, as a running server is, and one
-opened on the path after the kill, as a restarted server is. Each must pass SQLite's
-``integrity_check`` and show the old or the new state, never a mix.
+process, killed at a moment of one of three phases, taken in turn so that every run covers
+each whatever the machine's speed: at a random delay from the start, a random delay after the
+staging copy appears (while the load writes), and right after the load publishes. Two readers
+are checked, both opened as ``kb serve`` opens the file (immutable): one opened before the
+load, as a running server is, and one opened on the path after the kill, as a restarted
+server is. Each must pass SQLite's ``integrity_check`` and show the old or the new state,
+never a mix.
 """
 
 from __future__ import annotations
@@ -72,6 +75,38 @@ def _load(path: Path, changes: Path, documents: list[Path]) -> Callable[[], None
     return run
 
 
+PHASES = ("any time", "while writing", "after publishing")
+
+
+def _staging(path: Path) -> bool:
+    """Whether a load's staging copy of ``path`` exists (the load is writing)."""
+    return any(path.parent.glob(f".{path.name}{STAGING}*"))
+
+
+def _wait_until(condition: Callable[[], bool], loader: multiprocessing.process.BaseProcess, limit: float) -> None:
+    """Poll ``condition`` every millisecond until it holds, the loader ends, or ``limit`` seconds pass."""
+    deadline = time.perf_counter() + limit
+    while not condition() and loader.is_alive() and time.perf_counter() < deadline:
+        time.sleep(0.001)
+
+
+def _await_phase(
+    phase: str, path: Path, loader: multiprocessing.process.BaseProcess, pick: random.Random, duration: float
+) -> None:
+    """Return at a moment of ``phase`` of the load into ``path``: any time (a random delay from
+    the start), while it writes (a random delay once its staging copy appears) or after it
+    publishes (its staging copy gone again)."""
+    limit = duration * 10 + 5
+    if phase == "any time":
+        time.sleep(pick.uniform(0, duration * 1.1))
+        return
+    _wait_until(lambda: _staging(path), loader, limit)
+    if phase == "while writing":
+        time.sleep(pick.uniform(0, duration * 0.2))
+    else:
+        _wait_until(lambda: not _staging(path), loader, limit)
+
+
 def kill_loads(scratch: Path, count: int = 20, policies: int = 20, seed: int = 16) -> list[Kill]:
     """``count`` loads of ``policies`` synthetic policies, each killed after a random delay."""
     fork = multiprocessing.get_context("fork")
@@ -99,12 +134,13 @@ def kill_loads(scratch: Path, count: int = 20, policies: int = 20, seed: int = 1
         shutil.copy(base, path)
         running = open_served(path)
         state(running)
-        delay = pick.uniform(0, duration * 1.1)
         loader = fork.Process(target=_load(path, changes, documents))
+        started = time.perf_counter()
         loader.start()
-        time.sleep(delay)
-        writing = any(path.parent.glob(f".{path.name}{STAGING}*"))
+        _await_phase(PHASES[trial % len(PHASES)], path, loader, pick, duration)
+        writing = _staging(path)
         os.kill(loader.pid, signal.SIGKILL)
+        delay = time.perf_counter() - started
         loader.join()
         kills.append(Kill(delay, writing, _name(state(running), old, new), _name(state(open_served(path)), old, new)))
         running.close()
