@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 import tomllib
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from datetime import date
 from functools import cache
 from pathlib import Path
@@ -160,8 +160,21 @@ def read_fact(fact: Fact, value: Any) -> Any:
             raise ValueError(f"expected {fact.accepts()}")
         return tuple(_concept(fact, item) for item in value)
     if fact.type == "quantity":
-        return tuple(Quantity.of(item) for item in (value if isinstance(value, list) else [value]))
+        return tuple(_dose(item) for item in (value if isinstance(value, list) else [value]))
     return _measurement(fact, value)
+
+
+def _dose(item: Any) -> Quantity:
+    """One dose; the kit component it names (``of``) read as a drug concept of the vocabulary."""
+    if not isinstance(item, dict):
+        raise ValueError('expected {"value", "unit", "per"} with optional "of" (a kit component) and "phase"')
+    quantity = Quantity.of(item)
+    if quantity.of is None:
+        return quantity
+    component = read_value("drug", quantity.of).concept
+    if component is None:
+        raise ValueError(f"of {quantity.of!r}: not a drug of the vocabulary (see `kb facts requested_drug`)")
+    return replace(quantity, of=component)
 
 
 @dataclass(frozen=True)

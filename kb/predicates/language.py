@@ -12,7 +12,7 @@ import json
 from typing import Any
 
 from kb.concepts.match import kind_of
-from kb.concepts.quantity import QuantityError, period_of, unit_of
+from kb.concepts.quantity import PHASES, QuantityError, period_of, unit_of
 from kb.facts import FACTS, Fact
 
 Predicate = dict[str, Any]
@@ -67,7 +67,7 @@ def _check_fact(p: Predicate, where: str) -> None:
     if op not in OPS_BY_TYPE[kind]:
         raise PredicateError(f"{where}: fact {p['fact']!r} ({kind}) takes op {' '.join(OPS_BY_TYPE[kind])} or known")
     value = p.get("value")
-    allowed = {"fact", "op", "value"} | {"quantity": {"unit", "per"}, "measurement": {"unit", "within"}}.get(
+    allowed = {"fact", "op", "value"} | {"quantity": {"unit", "per", "of", "phase"}, "measurement": {"unit", "within"}}.get(
         kind, set()
     )
     allowed |= {"count"} if kind == "concepts" else set()
@@ -90,6 +90,8 @@ def _check_fact(p: Predicate, where: str) -> None:
             unit_of(p["unit"]), period_of(p["per"])
     except (KeyError, QuantityError) as error:
         raise PredicateError(f"{where}: a dose needs unit and per ({error})") from error
+    if p.get("phase", PHASES[0]) not in PHASES or p.get("of", "cabenuva") not in kind_of("drug").concepts:
+        raise PredicateError(f"{where}: a dose's phase is one of {PHASES}, its component ('of') a drug concept id")
     if kind == "measurement" and p.get("unit", fact.unit) not in fact.units:  # type: ignore[union-attr]
         raise PredicateError(f"{where}: {p['fact']!r} takes a unit of {sorted(fact.units)}")  # type: ignore[union-attr]
     within = p.get("within")
