@@ -44,7 +44,7 @@ def _quantity(p: Predicate) -> Callable[[Any], Outcome]:
         results = {compare(p["op"], quantity, limit) for quantity in given} - {None}
         if results:
             return False not in results, []
-        component = f" of {limit.of}" if limit.of else ""
+        component = f" of {limit.component}" if limit.component else ""
         phase = f" in the {limit.phase} phase" if limit.phase else ""
         return None, [f"{p['fact']}: a dose{component} in {limit.unit} per {limit.per}{phase}"]
 

@@ -169,12 +169,12 @@ def _dose(item: Any) -> Quantity:
     if not isinstance(item, dict):
         raise ValueError('expected {"value", "unit", "per"} with optional "of" (a kit component) and "phase"')
     quantity = Quantity.of(item)
-    if quantity.of is None:
+    if quantity.component is None:
         return quantity
-    component = read_value("drug", quantity.of).concept
+    component = read_value("drug", quantity.component).concept
     if component is None:
-        raise ValueError(f"of {quantity.of!r}: not a drug of the vocabulary (see `kb facts requested_drug`)")
-    return replace(quantity, of=component)
+        raise ValueError(f"of {quantity.component!r}: not a drug of the vocabulary (see `kb facts requested_drug`)")
+    return replace(quantity, component=component)
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,5 @@
 """What a decision says: approve (with the duration for the member's line of business and,
-under a cycle cap, the cycles that remain), deny (naming only the criteria that decided it,
+under a cycle cap or a course total, the cycles or days that remain), deny (naming only the criteria that decided it,
 a failed footnote included), refer (another diagnosis: the policy for the member's line of
 business), or pend (naming the facts, or the clinical review, that would settle it).
 """
@@ -12,6 +12,7 @@ from typing import Any
 
 from kb.asof import Answer
 from kb.concepts.match import match
+from kb.courses import course_days
 from kb.diff import provenance_text
 from kb.evaluate_dates import add_months
 from kb.facts import Request
@@ -94,8 +95,9 @@ def approve(decision: Decision, answer: Answer, criteria_set: Node) -> None:
     decision.reasons.append(f"{criteria_set.where} {criteria_set.row['text']} met")
     duration = approval_duration(answer, criteria_set.row, decision.request)
     decision.duration = duration
+    course_days(decision, duration)
     cap = duration.get("cycle_cap")
-    if not cap:
+    if not cap or decision.decision != "approve":
         return
     received = decision.request.fact("cycles_received")
     if received is None:

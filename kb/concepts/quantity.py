@@ -90,7 +90,7 @@ class Quantity:
     value: float
     unit: str
     per: str
-    of: str | None = None
+    component: str | None = None
     phase: str | None = None
     dimension: str = field(init=False, compare=False, repr=False)
     base: float = field(init=False, compare=False, repr=False)
@@ -101,7 +101,7 @@ class Quantity:
         dimension, factor, _ = unit_of(self.unit)
         object.__setattr__(self, "dimension", dimension)
         object.__setattr__(self, "base", self.value * factor)
-        object.__setattr__(self, "key", hash((self.value, self.unit, self.per, self.of, self.phase)))
+        object.__setattr__(self, "key", hash((self.value, self.unit, self.per, self.component, self.phase)))
 
     def __hash__(self) -> int:
         return self.key
@@ -141,7 +141,7 @@ class Quantity:
 
 def compare(op: str, given: Quantity, limit: Quantity) -> Truth:
     """``given op limit`` for doses of one dimension, component and phase (None if they cannot be compared)."""
-    if given.dimension != limit.dimension or given.of != limit.of:
+    if given.dimension != limit.dimension or given.component != limit.component:
         return None
     if given.phase is not None and limit.phase is not None and given.phase != limit.phase:
         return None
