@@ -32,7 +32,8 @@ from kb.evaluate import SECTIONS, Decision, RuleSet, evaluate
 from kb.facts import Request, RequestError, fact_vocabulary
 from kb.model import PolicyDocument
 from kb.mutations import MutationReport, mutation_check
-from kb.predicates.coverage import coverage
+from kb.predicates.coverage import coverage, reviews
+from kb.predicates.decidable import Blocked, blocked
 from kb.search import ensure_index, passages, store_passages
 from kb.staging import staged, writer_lock
 from kb.store import LoadReport, Plan, connect, store_policy, transaction
@@ -241,6 +242,16 @@ class KnowledgeBase:
         """Leaf criteria of each policy's newest version read into factual predicates, referrals or
         clinical review, and the total (``kb.predicates.coverage``)."""
         return coverage(self.connection)
+
+    def clinical_reviews(self) -> list[dict[str, Any]]:
+        """Every criterion (or footnote) of the newest versions left to clinical review, with its
+        reason (``kb.predicates.coverage.REVIEW_SQL``)."""
+        return reviews(self.connection)
+
+    def needs_reviewer(self) -> list[Blocked]:
+        """The indications of the newest versions that no request can meet without clinical
+        review (``kb.predicates.decidable``)."""
+        return blocked(self.connection)
 
     def policies(self) -> list[dict[str, Any]]:
         rows = self.connection.execute(

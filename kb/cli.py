@@ -26,6 +26,7 @@ from kb.facts import fact_vocabulary
 from kb.fhir import pas
 from kb.fhir.questionnaire import decide_response
 from kb.fhir.resources import FhirError, operation_outcome
+from kb.predicates.decidable import Blocked
 from kb.render import answer_text, decision_text
 from kb.reports import history_text, mutation_text, plain, render_diffs
 from kb.request_files import naming, parse_request, read_batch, read_object, read_record, read_requests
@@ -169,6 +170,16 @@ def load(
                     f"{found.key}: {_summary(found.reconstructed)} -> {_summary(found.document)}"
                 )
         click.echo(coverage_text(kb.predicate_coverage()))
+        click.echo(blocked_text(kb.needs_reviewer()))
+
+
+def blocked_text(found: list[Blocked]) -> str:
+    """The indications no request can meet without clinical review, each with its reviews."""
+    lines = [f"indications that cannot be approved without clinical review (newest versions): {len(found)}"]
+    for item in found:
+        lines.append(f"  {item.policy_id} {item.item_id} {item.text}")
+        lines += [f"    {where}: {reason}" for where, reason in item.reviews]
+    return "\n".join(lines)
 
 
 def coverage_text(rows: list[dict[str, Any]]) -> str:

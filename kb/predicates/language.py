@@ -67,9 +67,10 @@ def _check_fact(p: Predicate, where: str) -> None:
     if op not in OPS_BY_TYPE[kind]:
         raise PredicateError(f"{where}: fact {p['fact']!r} ({kind}) takes op {' '.join(OPS_BY_TYPE[kind])} or known")
     value = p.get("value")
-    allowed = {"fact", "op", "value"} | {"quantity": {"unit", "per", "of", "phase"}, "measurement": {"unit", "within"}}.get(
-        kind, set()
-    )
+    allowed = {"fact", "op", "value"} | {
+        "quantity": {"unit", "per", "of", "phase"},
+        "measurement": {"unit", "within"},
+    }.get(kind, set())
     allowed |= {"count"} if kind == "concepts" else set()
     if set(p) - allowed or "value" not in p:
         raise PredicateError(f"{where}: fact {p['fact']!r} takes keys {sorted(allowed)}")
