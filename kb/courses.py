@@ -4,7 +4,8 @@
 received (``days_on_therapy``) count against it, and the approval covers what remains.
 "Duration of request or up to 7 days ..., whichever is less" takes the course the request asks
 for (``course_days_requested``) where it is shorter. Either fact unknown pends, naming it; no
-day left denies. The end date is the date of service plus the days approved. The traced
+day left denies. The end date is the date of service plus the days approved. A count of
+injections an approval covers ("12 months (7 injections)") is carried on the duration. The traced
 decision (``kb.outcomes.approve``) and the compiled rules (``kb.compiled``) both use
 ``course_of`` and ``verdict``. (Cycle caps, "up to 6 cycles total", are counted beside.)
 """
@@ -20,6 +21,7 @@ from kb.ruleset import Decision
 
 TOTAL = re.compile(r"\bup to (?P<days>\d+) days of total (?:treatment|therapy)\b")
 OF_REQUEST = re.compile(r"^duration of request\b.*\bwhichever is less$")
+INJECTIONS = re.compile(r"\((?P<count>\d+) injections?\)")
 
 
 @dataclass(frozen=True)
@@ -55,6 +57,8 @@ def verdict(course: Course, values: dict[str, Any]) -> str:
 
 def course_days(decision: Decision, duration: dict[str, Any]) -> None:
     """Count the course's days against its total and the request's length; approve what remains."""
+    if injections := INJECTIONS.search(duration.get("text") or ""):
+        duration["injections_approved"] = int(injections["count"])
     course = course_of(duration.get("text"))
     if course is None:
         return
