@@ -15,9 +15,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from kb.ruleset import Decision
+if TYPE_CHECKING:
+    from kb.ruleset import Decision
 
 TOTAL = re.compile(r"\bup to (?P<days>\d+) days of total (?:treatment|therapy)\b")
 OF_REQUEST = re.compile(r"^duration of request\b.*\bwhichever is less$")
