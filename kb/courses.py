@@ -4,9 +4,8 @@
 received (``days_on_therapy``) count against it, and the approval covers what remains.
 "Duration of request or up to 7 days ..., whichever is less" takes the course the request asks
 for (``course_days_requested``) where it is shorter. Either fact unknown pends, naming it; no
-day left denies. The end date is the date of service plus the days approved. A count of
-injections an approval covers ("12 months (7 injections)") is carried on the duration. The traced
-decision (``kb.outcomes.approve``) and the compiled rules (``kb.compiled``) both use
+day left denies. The end date is the date of service plus the days approved. The traced
+decision (``kb.outcomes.course_days``) and the compiled rules (``kb.compiled``) both use
 ``course_of`` and ``verdict``. (Cycle caps, "up to 6 cycles total", are counted beside.)
 """
 
@@ -14,15 +13,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import timedelta
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from kb.ruleset import Decision
+from typing import Any
 
 TOTAL = re.compile(r"\bup to (?P<days>\d+) days of total (?:treatment|therapy)\b")
 OF_REQUEST = re.compile(r"^duration of request\b.*\bwhichever is less$")
-INJECTIONS = re.compile(r"\((?P<count>\d+) injections?\)")
 
 
 @dataclass(frozen=True)
@@ -54,26 +48,3 @@ def verdict(course: Course, values: dict[str, Any]) -> str:
     if course.needs(values):
         return "pend"
     return "approve" if course.approved(values) > 0 else "deny"
-
-
-def course_days(decision: Decision, duration: dict[str, Any]) -> None:
-    """Count the course's days against its total and the request's length; approve what remains."""
-    if injections := INJECTIONS.search(duration.get("text") or ""):
-        duration["injections_approved"] = int(injections["count"])
-    course = course_of(duration.get("text"))
-    if course is None:
-        return
-    values = decision.request.values
-    if missing := course.needs(values):
-        decision.decision, decision.needed = "pend", missing
-        decision.reasons.append(f"the course is capped at {course.days} days in all: {', '.join(missing)} needed")
-        return
-    received, approved = values["days_on_therapy"], course.approved(values)
-    if approved <= 0:
-        decision.decision = "deny"
-        decision.reasons.append(f"the course is capped at {course.days} days in all and {received} were received")
-        return
-    end = decision.request.date_of_service + timedelta(days=approved)
-    duration.update(days_remaining=course.days - received, days_approved=approved, end_date=end.isoformat())
-    asked = f" ({values['course_days_requested']} requested)" if course.of_request else ""
-    decision.reasons.append(f"{received} of {course.days} days received; {approved} approved{asked}")
