@@ -81,8 +81,9 @@ def schedule(t: str, frame: str | None) -> Predicate | None:
         initiation = amounts(first["amount"], per, "initiation")
         maintenance = _interval(match["then"], "maintenance")
         return _all([*initiation, *maintenance]) if initiation and maintenance else None
-    if limit or frame == "dose":
-        return _all(_interval(text)) if KIT.search(INTERVAL.sub(r"\g<amount>", text)) else None
+    interval = INTERVAL.match(text) if limit or frame == "dose" else None
+    if interval and KIT.search(interval["amount"]):
+        return _all(amounts(interval["amount"], interval["per"]))
     return None
 
 

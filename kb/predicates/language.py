@@ -91,7 +91,8 @@ def _check_fact(p: Predicate, where: str) -> None:
             unit_of(p["unit"]), period_of(p["per"])
     except (KeyError, QuantityError) as error:
         raise PredicateError(f"{where}: a dose needs unit and per ({error})") from error
-    if p.get("phase", PHASES[0]) not in PHASES or p.get("of", "cabenuva") not in kind_of("drug").concepts:
+    bad_phase = "phase" in p and p["phase"] not in PHASES
+    if bad_phase or ("of" in p and p["of"] not in kind_of("drug").concepts):
         raise PredicateError(f"{where}: a dose's phase is one of {PHASES}, its component ('of') a drug concept id")
     if kind == "measurement" and p.get("unit", fact.unit) not in fact.units:  # type: ignore[union-attr]
         raise PredicateError(f"{where}: {p['fact']!r} takes a unit of {sorted(fact.units)}")  # type: ignore[union-attr]

@@ -79,15 +79,8 @@ def resolve(predicate: Predicate, policy_id: str) -> Predicate | None:
     """The predicate with ``dose_within_fda_maximum`` read through the policy's maxima, or None
     when it cites no maximum or the policy's dosing section gives none."""
     rows = maxima(policy_id)
-    if not rows or not _cites(predicate):
-        return None
-    return _replace(predicate, within_maxima(rows))
-
-
-def _cites(p: Predicate) -> bool:
-    if "fact" in p:
-        return p == CITED
-    return any(_cites(a) for a in p.get("args", [])) or any(_cites(p[k]) for k in ("arg", "cond", "then") if k in p)
+    resolved = _replace(predicate, within_maxima(rows)) if rows else predicate
+    return resolved if resolved != predicate else None
 
 
 def _replace(p: Predicate, by: Predicate) -> Predicate:
