@@ -60,7 +60,7 @@ class Fact:
         if self.type == "measurement":
             return f"a number in {self.unit}, or {{value, unit ({', '.join(self.units)}), date}}"
         if self.type == "quantity":
-            return "{value, unit, per} or a list of them"
+            return "{value, unit, per} (optional: of a kit component, phase initiation|maintenance) or a list of them"
         return {"boolean": "true or false", "date": "a date YYYY-MM-DD"}[self.type]
 
 
