@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 import tomllib
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from datetime import date
 from functools import cache
 from pathlib import Path
@@ -60,7 +60,7 @@ class Fact:
         if self.type == "measurement":
             return f"a number in {self.unit}, or {{value, unit ({', '.join(self.units)}), date}}"
         if self.type == "quantity":
-            return "{value, unit, per} or a list of them"
+            return "{value, unit, per} (optional: of a kit component, phase initiation|maintenance) or a list of them"
         return {"boolean": "true or false", "date": "a date YYYY-MM-DD"}[self.type]
 
 
@@ -160,8 +160,21 @@ def read_fact(fact: Fact, value: Any) -> Any:
             raise ValueError(f"expected {fact.accepts()}")
         return tuple(_concept(fact, item) for item in value)
     if fact.type == "quantity":
-        return tuple(Quantity.of(item) for item in (value if isinstance(value, list) else [value]))
+        return tuple(_dose(item) for item in (value if isinstance(value, list) else [value]))
     return _measurement(fact, value)
+
+
+def _dose(item: Any) -> Quantity:
+    """One dose; the kit component it names (``of``) read as a drug concept of the vocabulary."""
+    if not isinstance(item, dict):
+        raise ValueError('expected {"value", "unit", "per"} with optional "of" (a kit component) and "phase"')
+    quantity = Quantity.of(item)
+    if quantity.component is None:
+        return quantity
+    component = read_value("drug", quantity.component).concept
+    if component is None:
+        raise ValueError(f"of {quantity.component!r}: not a drug of the vocabulary (see `kb facts requested_drug`)")
+    return replace(quantity, component=component)
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,11 @@ is ``dose`` (one administration), ``cycle``, ``course``, or ``N day(s)|week(s)|m
 Two doses per intervals of days and weeks compare exactly as rates; a month is 28 to 31 days,
 so a rate per month against a rate per day is decided only where every month length agrees,
 and is unknown otherwise. A dose per administration never compares with a dose per interval.
+
+A dose may name the component of a kit it is (``"of": "cabotegravir"``, a drug concept id) and
+the phase of a schedule it belongs to (``"phase": "initiation"`` or ``"maintenance"``). A
+component's dose compares only with a limit on that component; a dose of one phase only with a
+limit on that phase, and a dose with no phase holds throughout, so it compares with every phase.
 """
 
 from __future__ import annotations
@@ -45,6 +50,7 @@ UNITS: dict[str, tuple[str, float]] = {
 COUNTS = ("tablet", "capsule", "vial", "kit", "inhalation", "actuation")
 PERIODS = {"day": 1, "week": 7, "month": None, "year": None}
 SINGLE = ("dose", "cycle", "course")
+PHASES = ("initiation", "maintenance")
 
 
 class QuantityError(ValueError):
@@ -84,6 +90,8 @@ class Quantity:
     value: float
     unit: str
     per: str
+    component: str | None = None
+    phase: str | None = None
     dimension: str = field(init=False, compare=False, repr=False)
     base: float = field(init=False, compare=False, repr=False)
 
@@ -93,7 +101,7 @@ class Quantity:
         dimension, factor, _ = unit_of(self.unit)
         object.__setattr__(self, "dimension", dimension)
         object.__setattr__(self, "base", self.value * factor)
-        object.__setattr__(self, "key", hash((self.value, self.unit, self.per)))
+        object.__setattr__(self, "key", hash((self.value, self.unit, self.per, self.component, self.phase)))
 
     def __hash__(self) -> int:
         return self.key
@@ -103,7 +111,19 @@ class Quantity:
         value = data.get("value")
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
             raise QuantityError(f"value {value!r}; expected a finite number >= 0")
-        return cls(float(value), unit_of(str(data.get("unit", "")))[2], period_of(str(data.get("per", "dose"))))
+        phase = data.get("phase")
+        if phase is not None and phase not in PHASES:
+            raise QuantityError(f"phase {phase!r}; expected one of {', '.join(PHASES)}")
+        of = data.get("of")
+        if of is not None and not isinstance(of, str):
+            raise QuantityError(f"of {of!r}; expected the component's name")
+        return cls(
+            float(value),
+            unit_of(str(data.get("unit", "")))[2],
+            period_of(str(data.get("per", "dose"))),
+            of,
+            phase,  # type: ignore[arg-type]
+        )
 
     def days(self) -> tuple[Fraction, Fraction] | None:
         """The interval's length in days, as a range (a month is 28..31 days); None for dose/cycle/course."""
@@ -120,8 +140,10 @@ class Quantity:
 
 
 def compare(op: str, given: Quantity, limit: Quantity) -> Truth:
-    """``given op limit`` for doses of one dimension (None if they cannot be compared)."""
-    if given.dimension != limit.dimension:
+    """``given op limit`` for doses of one dimension, component and phase (None if they cannot be compared)."""
+    if given.dimension != limit.dimension or given.component != limit.component:
+        return None
+    if given.phase is not None and limit.phase is not None and given.phase != limit.phase:
         return None
     if given.per == limit.per:
         return _holds(op, given.base, limit.base)

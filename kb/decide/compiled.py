@@ -3,7 +3,8 @@
 The generated code follows ``kb.decide.evaluate`` exactly (Kleene logic, "If X, Y" read by where it
 stands, footnotes as further conditions or exemptions); facts are tested by the same
 ``kb.decide.conditions`` the traced walk uses (plain booleans, numbers and choices inline). The
-outcome follows ``kb.decide.outcomes``: a met set approves (under a cycle cap only with cycles left),
+outcome follows ``kb.decide.outcomes``: a met set approves (under a cycle cap or a course total only
+with cycles or days left),
 an unknown one pends, and when every set fails, the request is referred if each fails on the
 diagnosis alone (the sets evaluated with nothing but the diagnosis known), else denied. A
 property test holds the two paths to the same decision on random requests; the generated
@@ -18,6 +19,7 @@ from typing import Any
 
 from kb.concepts.facts import DERIVED, FACTS
 from kb.decide.conditions import condition
+from kb.decide.courses import Course, course_of, verdict
 from kb.decide.ruleset import SECTIONS, Node, RuleSet, combine, kleene_all, kleene_any, kleene_not
 from kb.predicates import Predicate
 
@@ -131,14 +133,15 @@ class Generator:
         return code
 
 
-def _caps(rules: RuleSet, sets: list[Node]) -> list[dict[str, int]]:
-    """Per criteria set: line of business -> cycle cap of its approval duration."""
+def _caps(rules: RuleSet, sets: list[Node]) -> list[dict[str, tuple[int | None, Course | None]]]:
+    """Per criteria set: line of business -> (cycle cap, course total) of its approval duration."""
     rows = rules.answer.records.get("duration", [])
     return [
         {
-            r["line_of_business"]: r["cycle_cap"]
+            r["line_of_business"]: (r["cycle_cap"], course_of(r["text"]))
             for r in rows
-            if (r["section"], r["indication"]) == (node.row["section"], node.row["indication"]) and r["cycle_cap"]
+            if (r["section"], r["indication"]) == (node.row["section"], node.row["indication"])
+            and (r["cycle_cap"] or course_of(r["text"]))
         }
         for node in sets
     ]
@@ -173,7 +176,9 @@ def compile_rules(rules: RuleSet) -> dict[str, Decide]:
             "def decide(v, d):\n"
             f"    r = ({results})\n"
             "    if True in r:\n"
-            "        cap = _caps[r.index(True)].get(v.get('line_of_business'))\n"
+            "        cap, course = _caps[r.index(True)].get(v.get('line_of_business'), (None, None))\n"
+            "        if course and (verdict := _course(course, v)) != 'approve':\n"
+            "            return verdict\n"
             "        if not cap:\n"
             "            return 'approve'\n"
             "        received = v.get('cycles_received')\n"
@@ -192,6 +197,7 @@ def compile_rules(rules: RuleSet) -> dict[str, Decide]:
             "_c": full.conditions,
             "_d": diagnosis.conditions,
             "_caps": _caps(rules, sets),
+            "_course": verdict,
         }
         name = f"<rules {rules.answer.policy_id} {rules.label} {request_type}>"
         functions[request_type] = _function(source, name, namespace)

@@ -38,13 +38,15 @@ def _derived(name: str) -> Callable[[dict[str, Any]], tuple[Any, list[str]]]:
 
 
 def _quantity(p: Predicate) -> Callable[[Any], Outcome]:
-    limit = Quantity.of({"value": p["value"], "unit": p["unit"], "per": p["per"]})
+    limit = Quantity.of({key: p[key] for key in ("value", "unit", "per", "of", "phase") if key in p})
 
     def test(given: tuple[Quantity, ...]) -> Outcome:
         results = {compare(p["op"], quantity, limit) for quantity in given} - {None}
         if results:
             return False not in results, []
-        return None, [f"dose: a dose in {limit.unit} per {limit.per}"]
+        component = f" of {limit.component}" if limit.component else ""
+        phase = f" in the {limit.phase} phase" if limit.phase else ""
+        return None, [f"{p['fact']}: a dose{component} in {limit.unit} per {limit.per}{phase}"]
 
     return test
 

@@ -1,11 +1,12 @@
 """What a decision says: approve (with the duration for the member's line of business and,
-under a cycle cap, the cycles that remain), deny (naming only the criteria that decided it,
+under a cycle cap or a course total, the cycles or days that remain), deny (naming only the criteria that decided it,
 a failed footnote included), refer (another diagnosis: the policy for the member's line of
 business), or pend (naming the facts, or the clinical review, that would settle it).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
@@ -13,10 +14,13 @@ from typing import Any
 from kb.concepts.facts import Request
 from kb.concepts.match import match
 from kb.decide.calendar import add_months
+from kb.decide.courses import course_of
 from kb.decide.ruleset import Decision, Node, RuleSet, Truth
 from kb.predicates.phrases import concepts
 from kb.store.asof import Answer
 from kb.store.sources import provenance_text
+
+INJECTIONS = re.compile(r"\((?P<count>\d+) injections?\)")
 
 
 def decide(
@@ -94,8 +98,9 @@ def approve(decision: Decision, answer: Answer, criteria_set: Node) -> None:
     decision.reasons.append(f"{criteria_set.where} {criteria_set.row['text']} met")
     duration = approval_duration(answer, criteria_set.row, decision.request)
     decision.duration = duration
+    course_days(decision, duration)
     cap = duration.get("cycle_cap")
-    if not cap:
+    if not cap or decision.decision != "approve":
         return
     received = decision.request.fact("cycles_received")
     if received is None:
@@ -115,6 +120,30 @@ def approve(decision: Decision, answer: Answer, criteria_set: Node) -> None:
         decision.reasons.append(
             f"{requested} cycles requested; {remaining} remain under the cap of {cap}: {remaining} approved"
         )
+
+
+def course_days(decision: Decision, duration: dict[str, Any]) -> None:
+    """Count the course's days against its total and the request's length; approve what remains (a
+    count of injections the approval covers, "12 months (7 injections)", is carried on the duration)."""
+    if injections := INJECTIONS.search(duration.get("text") or ""):
+        duration["injections_approved"] = int(injections["count"])
+    course = course_of(duration.get("text"))
+    if course is None:
+        return
+    values = decision.request.values
+    if missing := course.needs(values):
+        decision.decision, decision.needed = "pend", missing
+        decision.reasons.append(f"the course is capped at {course.days} days in all: {', '.join(missing)} needed")
+        return
+    received, approved = values["days_on_therapy"], course.approved(values)
+    if approved <= 0:
+        decision.decision = "deny"
+        decision.reasons.append(f"the course is capped at {course.days} days in all and {received} were received")
+        return
+    end = decision.request.date_of_service + timedelta(days=approved)
+    duration.update(days_remaining=course.days - received, days_approved=approved, end_date=end.isoformat())
+    asked = f" ({values['course_days_requested']} requested)" if course.of_request else ""
+    decision.reasons.append(f"{received} of {course.days} days received; {approved} approved{asked}")
 
 
 def approval_duration(answer: Answer, criteria_set: dict[str, Any], request: Request) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kb.concepts.facts import Request
+from kb.decide.courses import course_of
 from kb.predicates import Predicate, facts_read
 from kb.store.asof import Answer
 from kb.store.sources import provenance_text
@@ -138,8 +139,12 @@ class RuleSet:
         return self._deciding[section]
 
     def facts_read(self, section: str | None = None) -> set[str]:
-        """The facts this version's criteria read (of one section, or all): what a request needs."""
+        """The facts this version's criteria read (of one section, or all), and those its approval
+        durations count a course total with: what a request needs."""
         found: set[str] = set()
+        for row in self.answer.records.get("duration", []):
+            if section in (None, row["section"]) and (course := course_of(row["text"])):
+                found |= set(course.needs({}))
         stack = [node for key, nodes in self.sets.items() if section in (None, key) for node in nodes]
         while stack:
             node = stack.pop()

@@ -45,3 +45,25 @@ FROM counted
 def coverage(connection: sqlite3.Connection) -> list[dict[str, Any]]:
     """One row per policy and a last row 'total'."""
     return [dict(row) for row in connection.execute(COVERAGE_SQL).fetchall()]
+
+
+REVIEW_SQL = """
+WITH live AS (
+  SELECT policy_id, item_id, section, text, predicate, footnote_text, footnote_predicate FROM criterion
+  WHERE superseded_at IS NULL AND valid_to IS NULL
+)
+SELECT l.policy_id, l.item_id, 'criterion' AS part, l.text, j.value AS reason
+FROM live l, json_tree(l.predicate) j
+WHERE j.key = 'reason' AND json_extract(l.predicate, j.path || '.op') = 'review'
+UNION ALL
+SELECT l.policy_id, l.item_id, 'footnote', l.footnote_text, j.value
+FROM live l, json_tree(l.footnote_predicate) j
+WHERE l.footnote_predicate IS NOT NULL AND j.key = 'reason' AND json_extract(l.footnote_predicate, j.path || '.op') = 'review'
+ORDER BY 1, 2, 3
+""".strip()
+"""Every criterion (or footnote) of the newest versions left to clinical review, with its reason."""
+
+
+def reviews(connection: sqlite3.Connection) -> list[dict[str, Any]]:
+    """The criteria of the newest versions that need clinical review, one row per reason."""
+    return [dict(row) for row in connection.execute(REVIEW_SQL).fetchall()]

@@ -13,7 +13,7 @@ from typing import Any
 
 from kb.concepts.facts import FACTS, Fact
 from kb.concepts.match import kind_of
-from kb.concepts.quantity import QuantityError, period_of, unit_of
+from kb.concepts.quantity import PHASES, QuantityError, period_of, unit_of
 
 Predicate = dict[str, Any]
 COMPARISONS = ("<=", "<", ">=", ">", "==")
@@ -67,9 +67,10 @@ def _check_fact(p: Predicate, where: str) -> None:
     if op not in OPS_BY_TYPE[kind]:
         raise PredicateError(f"{where}: fact {p['fact']!r} ({kind}) takes op {' '.join(OPS_BY_TYPE[kind])} or known")
     value = p.get("value")
-    allowed = {"fact", "op", "value"} | {"quantity": {"unit", "per"}, "measurement": {"unit", "within"}}.get(
-        kind, set()
-    )
+    allowed = {"fact", "op", "value"} | {
+        "quantity": {"unit", "per", "of", "phase"},
+        "measurement": {"unit", "within"},
+    }.get(kind, set())
     allowed |= {"count"} if kind == "concepts" else set()
     if set(p) - allowed or "value" not in p:
         raise PredicateError(f"{where}: fact {p['fact']!r} takes keys {sorted(allowed)}")
@@ -90,6 +91,9 @@ def _check_fact(p: Predicate, where: str) -> None:
             unit_of(p["unit"]), period_of(p["per"])
     except (KeyError, QuantityError) as error:
         raise PredicateError(f"{where}: a dose needs unit and per ({error})") from error
+    bad_phase = "phase" in p and p["phase"] not in PHASES
+    if bad_phase or ("of" in p and p["of"] not in kind_of("drug").concepts):
+        raise PredicateError(f"{where}: a dose's phase is one of {PHASES}, its component ('of') a drug concept id")
     if kind == "measurement" and p.get("unit", fact.unit) not in fact.units:  # type: ignore[union-attr]
         raise PredicateError(f"{where}: {p['fact']!r} takes a unit of {sorted(fact.units)}")  # type: ignore[union-attr]
     within = p.get("within")

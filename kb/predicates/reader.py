@@ -22,6 +22,7 @@ from pathlib import Path
 from kb.concepts.match import ancestors, read_phrase
 from kb.errors import ChangeDataError
 from kb.predicates.language import Predicate, PredicateError, check, facts_read
+from kb.predicates.maxima import resolve
 from kb.predicates.phrases import concept, concepts, normalise
 from kb.predicates.rules import fact, read_atom
 
@@ -247,6 +248,8 @@ def criterion_columns(
     predicate, rule = predicate_for(policy_id, text, context=context)
     if not rule.startswith("override") and (restricted := subject_restriction(text, predicate, products)):
         predicate, rule = restricted[0], f"{restricted[1]} + {rule}"
+    if resolved := resolve(predicate, policy_id):
+        predicate, rule = resolved, f"{rule} + section V maxima"
     return {
         "predicate": json.dumps(predicate, ensure_ascii=False),
         "predicate_rule": rule,

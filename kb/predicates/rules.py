@@ -13,6 +13,7 @@ from collections.abc import Callable
 from functools import cache
 
 from kb.concepts.facts import FACTS
+from kb.predicates.doses import per_eye, schedule
 from kb.predicates.language import Predicate
 from kb.predicates.phrases import COMPARATOR, EXAMPLES, concepts, conjunction, dose, lab, normalise, number
 
@@ -340,6 +341,8 @@ RULES: list[tuple[str, Rule]] = [
     ("line of therapy", line_of_therapy),
     ("cycles", cycles),
     ("evidence", evidence),
+    ("dose schedule", schedule),
+    ("dose per eye", per_eye),
     ("dose limit", dose_limit),
     ("response", response),
     ("concurrent therapy", concurrent),

@@ -28,7 +28,8 @@ from kb.history.audit import Audit, HistoryAudit, audit_diff, audit_documents
 from kb.history.diff import Diff, Skipped, diff_answers
 from kb.history.mutations import MutationReport, mutation_check
 from kb.history.windows import Cache, describe
-from kb.predicates.coverage import coverage
+from kb.predicates.coverage import coverage, reviews
+from kb.predicates.decidable import Blocked, blocked
 from kb.store.asof import Answer, as_of, knowledge_param, pending_spans, rule_dependent
 from kb.store.load import (
     BUNDLED_CHANGES,
@@ -146,6 +147,16 @@ class KnowledgeBase:
         """Leaf criteria of each policy's newest version read into factual predicates, referrals or
         clinical review, and the total (``kb.predicates.coverage``)."""
         return coverage(self.connection)
+
+    def clinical_reviews(self) -> list[dict[str, Any]]:
+        """Every criterion (or footnote) of the newest versions left to clinical review, with its
+        reason (``kb.predicates.coverage.REVIEW_SQL``)."""
+        return reviews(self.connection)
+
+    def needs_reviewer(self) -> list[Blocked]:
+        """The indications of the newest versions that no request can meet without clinical
+        review (``kb.predicates.decidable``)."""
+        return blocked(self.connection)
 
     def policies(self) -> list[dict[str, Any]]:
         rows = self.connection.execute(

@@ -132,6 +132,10 @@ def decision_text(decision: Decision) -> str:
             out.append(
                 f"    cycles: {d['cycles_approved']} approved, {d['cycles_remaining']} remain under the cap of {d['cycle_cap']}"
             )
+        if d.get("days_approved") is not None:
+            out.append(f"    days: {d['days_approved']} approved, {d['days_remaining']} remain of the course's total")
+        if d.get("injections_approved") is not None:
+            out.append(f"    injections: {d['injections_approved']} covered by the approval")
         if d.get("note"):
             out.append(f"    note: {d['note']}")
     for ref in decision.referral:

@@ -7,6 +7,7 @@ from typing import Any
 
 import click
 
+from kb.predicates.decidable import Blocked
 from kb.surfaces.api import KnowledgeBase
 from kb.surfaces.cli.base import CHANGES_OPTION, DB_OPTION, JSON_OPTION, _emit, cli, reports_errors
 from loaders.source import ReadOptions
@@ -80,6 +81,16 @@ def load(
                     f"{found.key}: {_summary(found.reconstructed)} -> {_summary(found.document)}"
                 )
         click.echo(coverage_text(kb.predicate_coverage()))
+        click.echo(blocked_text(kb.needs_reviewer()))
+
+
+def blocked_text(found: list[Blocked]) -> str:
+    """The indications no request can meet without clinical review, each with its reviews."""
+    lines = [f"indications that cannot be approved without clinical review (newest versions): {len(found)}"]
+    for item in found:
+        lines.append(f"  {item.policy_id} {item.item_id} {item.text}")
+        lines += [f"    {where}: {reason}" for where, reason in item.reviews]
+    return "\n".join(lines)
 
 
 def coverage_text(rows: list[dict[str, Any]]) -> str:

@@ -13,6 +13,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from kb.predicates.coverage import COVERAGE_SQL, REVIEW_SQL
 from kb.store.asof import canned_in_force
 
 METADATA = Path(__file__).resolve().parents[3] / "datasette_metadata.json"
@@ -321,6 +322,19 @@ QUERIES: dict[str, tuple[str, str, str]] = {
         "Text a loader read but doubts (a logic hint with no logic read, a label out of sequence ...), with the "
         "reason, across every loaded document; the coverage link shows the document's figures and passages.",
         SUSPECT_SQL,
+    ),
+    "predicate_coverage": (
+        "Predicate coverage",
+        "Leaf criteria of each policy's newest version read into factual predicates, referrals, or left to "
+        "clinical review, per policy and in total (the figures kb load prints).",
+        COVERAGE_SQL,
+    ),
+    "clinical_review": (
+        "Criteria left to clinical review",
+        "Every criterion (or footnote) of the newest versions that a person must decide, with the reason: a "
+        "clinician's judgement the text asks for (adequate representation in a study, literature that supports a "
+        "dose, a titration to response), never a text the reading failed on without saying so.",
+        REVIEW_SQL,
     ),
 }
 
