@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from kb.concepts.codes import CodeError, icd_description
-from kb.concepts.match import match, read_value
+from kb.concepts.match import match, match_any, read_value
 from kb.concepts.vocabulary import VocabularyError, load_kind, vocabulary
 
 
@@ -71,3 +71,36 @@ def test_a_vocabulary_file_is_read_strictly(tmp_path):
     path.write_text('[kind]\nname = "x"\n[[concept]]\nid = "a"\nlabel = "A"\nsource = "s"\nsynonym = ["b"]\n')
     with pytest.raises(VocabularyError, match="unknown key"):
         load_kind(path)
+
+
+def _values(kind: str, *raw: object) -> tuple:
+    return tuple(read_value(kind, value) for value in raw)
+
+
+def test_a_list_with_an_unknown_value_asks_instead_of_failing():
+    # "at least 2 of": one value matches and one is not in the vocabulary; the second could
+    # be an accepted one, so the criterion is open (asked), not failed.
+    values = _values("drug", "prednisone", "an unnamed steroid of the member's own")
+    truth, questions = match_any(values, ("systemic-corticosteroid",), count=2)
+    assert truth is None and len(questions) == 1 and "unnamed steroid" in questions[0]
+
+
+def test_one_matching_value_counts_once_towards_at_least_n():
+    values = _values("specialty", "hematologist-oncologist", "internist")
+    assert match_any(values, ("oncologist", "hematologist"), count=2) == (False, [])
+    assert match_any(values, ("oncologist", "hematologist"), count=1) == (True, [])
+
+
+def test_a_code_that_names_no_concept_is_compared_by_its_place_in_icd_10_cm():
+    # C91.02 (ALL, in relapse) is no concept of its own: it lies in C91.0, where B-cell
+    # precursor ALL lies too, so the policy asks whether it is B-cell precursor ALL.
+    truth, question = match(read_value("diagnosis", {"system": "ICD-10-CM", "code": "C91.02"}), ("b-cell-all",))
+    assert truth is None and "B-cell precursor" in question and "unrecognised" not in question
+    # I10 (essential hypertension) shares no code with ALL: it is something else.
+    assert match(read_value("diagnosis", {"system": "ICD-10-CM", "code": "I10"}), ("b-cell-all",)) == (False, None)
+
+
+def test_a_parent_code_is_related_to_its_children():
+    # C91 (lymphoid leukemia) holds C91.0 (ALL): broader than B-cell precursor ALL, so asked.
+    truth, question = match(read_value("diagnosis", {"system": "ICD-10-CM", "code": "C91"}), ("b-cell-all",))
+    assert truth is None and "B-cell precursor" in question
