@@ -34,6 +34,7 @@ from loaders.context import BOILERPLATE, PARSED, ParseContext
 from loaders.criteria import bind_footnotes, parse_criteria, parse_tail, split_indications
 from loaders.crossrefs import ALL_LINES, CONTINUITY_OF_CARE, cross_references
 from loaders.durations import NO_REAUTHORIZATION, header_lines_of_business
+from loaders.identity import with_unique_keys
 from loaders.markup import html_cell_text, plain, strip_emphasis
 from loaders.reminder import ReminderReader, ends_with_closing
 from loaders.sections import Section, joined, paragraphs, raw, split_sections, strip_page_headers, unbulleted
@@ -119,12 +120,13 @@ def parse_source(source: SourceText) -> PolicyDocument:
         cut = "" if whole else f" ({CUT_OFF})"
         raise ctx.error(heading.number if heading else None, f"at least one dated row in the revision-log table{cut}")
     _check_complete(ctx, header, revision_log, end, whole)
+    records = with_unique_keys(ctx, bind_footnotes(records))
     return PolicyDocument(
         source.path,
         source.sha256,
         source.text,
         header,
-        tuple(bind_footnotes(records)),
+        tuple(records),
         tuple(revision_log),
         ctx.coverage(),
         len(source.lines),
