@@ -364,9 +364,7 @@ class PolicyState:
         for record in records:
             held = state.records[record.KIND].setdefault(record.key, record)
             if held is not record:
-                raise DuplicateRecord(
-                    source or "a version", record.KIND, record.key, _lines(held), _lines(record)
-                )
+                raise DuplicateRecord(source or "a version", record.KIND, record.key, _lines(held), _lines(record))
         return state
 
     def copy(self) -> PolicyState:
