@@ -145,6 +145,11 @@ def load(
             click.echo(
                 f"  {report.versions} versions; rows added {report.rows_added}, superseded {report.rows_superseded}"
             )
+            if report.unprinted_log_rows:
+                click.echo(
+                    f"  {report.unprinted_log_rows} revision-log rows no longer printed by the newest document,"
+                    " kept from an older one"
+                )
             chars = report.characters
             click.echo(
                 f"  {report.form} text; lines: {report.parsed_lines} parsed, {report.boilerplate_lines} boilerplate, "

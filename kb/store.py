@@ -46,6 +46,8 @@ class LoadReport:
     unparsed: tuple[CoverageBlock, ...] = ()
     form: str = "lines"
     suspects: tuple[CoverageBlock, ...] = ()
+    unprinted_log_rows: int = 0
+    """Revision-log rows the newest document no longer prints, kept from an older document."""
 
     def share(self, status: str) -> float:
         """Characters of a status (unparsed, suspect ...) as a share of all non-blank characters."""
@@ -165,6 +167,7 @@ def timeline_rows(timeline: Timeline, products: tuple[str, ...] | None = None) -
                 "rule": revision.rule,
                 "pending_from": sql_value(window[0]) if window else None,
                 "pending_to": sql_value(window[1]) if window else None,
+                "kept_from_document": revision.kept_from,
             }
         )
         rows["change_clause"] += [
@@ -293,6 +296,7 @@ def store_policy(connection: sqlite3.Connection, plan: Plan, now: str) -> LoadRe
         tuple(newest.unparsed),
         newest.form,
         tuple(newest.suspects),
+        sum(1 for revision in timeline.revisions if revision.kept_from),
     )
 
 
