@@ -31,9 +31,10 @@ from kb.model import (
     Statement,
 )
 from loaders.context import BOILERPLATE, PARSED, ParseContext
-from loaders.criteria import bind_footnotes, parse_criteria, parse_tail, split_indications
+from loaders.criteria import bind_footnotes, parse_criteria, parse_tail, section_notes, split_indications
 from loaders.crossrefs import ALL_LINES, CONTINUITY_OF_CARE, cross_references
 from loaders.durations import NO_REAUTHORIZATION, header_lines_of_business
+from loaders.headings import heading_mark
 from loaders.identity import with_unique_keys
 from loaders.markup import html_cell_text, plain, strip_emphasis
 from loaders.reminder import ReminderReader, ends_with_closing
@@ -225,14 +226,16 @@ def _claim_navigation(ctx: ParseContext, section: Section) -> list[Record]:
 
 
 def parse_criteria_section(ctx: ParseContext, section: Section, lobs: tuple[str, ...]) -> list[Record]:
-    """Section I or II: each indication's tree, footnotes, durations and cross-references."""
+    """Section I or II: its notes, each indication's tree, footnotes, durations and cross-references."""
     lines = list(section.lines)
     heading = section.heading
-    if heading and "**" in heading.text:  # "I. Initial Approval Criteria**A. ...**" on one line
-        rest = heading.text.split("**", 1)[1]
+    mark, rest = heading_mark(section.name, heading.text) if heading else (None, "")
+    if heading and rest:  # "I. Initial Approval Criteria**A. ...**", or a note, on the heading's line
         lines.insert(0, Line(heading.number, heading.raw, rest))
-    records: list[Record] = []
-    for indication_heading, letter, title, body in split_indications(lines):
+    indications = split_indications(lines)
+    preface = lines[: lines.index(indications[0][0])] if indications else []
+    records: list[Record] = section_notes(ctx, section, mark, preface)
+    for indication_heading, letter, title, body in indications:
         criteria, tail = parse_criteria(ctx, section.name, letter, indication_heading, title, body)
         records += criteria
         durations = parse_tail(ctx, section.name, letter, tail, lobs)

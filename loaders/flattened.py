@@ -16,14 +16,15 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from loaders.headings import CRITERIA_HEADINGS, MARKS
 from loaders.outline import Outline
 
 HEADINGS: tuple[tuple[str, str], ...] = (
     ("description", r"Description"),
     ("fda", r"FDA Approved Indications?(?:\(s\))?"),
     ("policy", r"Policy/Criteria"),
-    ("I", r"I\. Initial Approval Criteria"),
-    ("II", r"II\. Continued (?:Therapy|Approval)"),
+    ("I", CRITERIA_HEADINGS["I"]),
+    ("II", CRITERIA_HEADINGS["II"]),
     ("III", r"III\. Diagnoses/Indications for which coverage is NOT authorized:?"),
     ("IV", r"IV\. Appendices/General Information"),
     ("V", r"V\. Dosage and Administration"),
@@ -130,7 +131,7 @@ def _split_sections(text: str) -> list[tuple[str, str | None, str]]:
     found: list[tuple[str, int, int]] = []
     start = 0
     for name, pattern in HEADINGS:
-        match = re.compile(rf"(?:(?<=\s)|^){pattern}(?=\s|$)").search(text, start)
+        match = re.compile(rf"(?:(?<=\s)|^){pattern}(?:{MARKS})?(?=\s|$)").search(text, start)
         if match:
             found.append((name, match.start(), match.end()))
             start = match.end()

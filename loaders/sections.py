@@ -6,14 +6,15 @@ import re
 from dataclasses import dataclass, field
 
 from loaders.context import BOILERPLATE, ParseContext
+from loaders.headings import CRITERIA_HEADINGS
 from loaders.source import Line
 
 SECTION_HEADINGS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("description", re.compile(r"^Description:?$", re.I)),
     ("fda", re.compile(r"^FDA Approved Indication\(?s?\)?:?$", re.I)),
     ("policy", re.compile(r"^Policy/Criteria$", re.I)),
-    ("I", re.compile(r"^I\.\s+Initial Approval Criteria", re.I)),
-    ("II", re.compile(r"^II\.\s+Continued (?:Therapy|Approval)", re.I)),
+    ("I", re.compile(rf"^{CRITERIA_HEADINGS['I']}", re.I)),
+    ("II", re.compile(rf"^{CRITERIA_HEADINGS['II']}", re.I)),
     ("III", re.compile(r"^III\.\s+Diagnoses/Indications for which coverage is NOT authorized", re.I)),
     ("IV", re.compile(r"^IV\.\s+Appendices", re.I)),
     ("V", re.compile(r"^V\.\s+Dosage and Administration", re.I)),
