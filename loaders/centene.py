@@ -104,7 +104,7 @@ def parse_source(source: SourceText) -> PolicyDocument:
     revision_log: list[RevisionRow] = []
     for section in sections:
         if section.heading:
-            ctx.claim([section.heading])
+            ctx.claim([section.heading, *([section.continued] if section.continued else [])])
         if section.name in ("I", "II"):
             records += parse_criteria_section(ctx, section, header.lines_of_business)
         elif section.name == "log":

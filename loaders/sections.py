@@ -28,6 +28,8 @@ _PAGE_FURNITURE = re.compile(
     r"^(?:CLINICAL POLICY|(?:CLINICAL POLICY .{1,120} )?Page \d+ of \d+(?: CLINICAL POLICY .{1,120})?)$"
 )
 """A page header or footer on a line of its own; the flattened form keeps "Page N of M" beside it."""
+_SPLIT_HEADING_LENGTH = 60
+"""The longest first part of a heading a page break split (the longest heading's words)."""
 _BULLET = re.compile(r"^\s*(?:[-•*]\s+|\d+\.\s)")
 
 
@@ -36,6 +38,8 @@ class Section:
     name: str
     heading: Line | None
     lines: list[Line] = field(default_factory=list)
+    continued: Line | None = None
+    """The line a heading split by a page break continues on (``heading`` holds its whole text)."""
 
 
 def strip_page_headers(ctx: ParseContext, running_name: str) -> list[Line]:
@@ -60,18 +64,51 @@ def strip_page_headers(ctx: ParseContext, running_name: str) -> list[Line]:
 
 
 def split_sections(lines: list[Line]) -> list[Section]:
-    """Sections by their headings; what precedes the first is the ``header`` section."""
+    """Sections by their headings; what precedes the first is the ``header`` section. A heading
+    a page break split ("I. Initial Approval" | page header | "Criteria") is read whole."""
     sections = [Section("header", None)]
     seen: set[str] = set()
-    for line in lines:
-        stripped = re.sub(r"^\*+|\*+$", "", line.text.strip())
-        name = next((n for n, pattern in SECTION_HEADINGS if pattern.match(stripped)), None)
+    continuations: set[int] = set()
+    for index, line in enumerate(lines):
+        if line.number in continuations:
+            continue
+        name, heading, continued = _heading(lines, index)
         if name and name not in seen:
             seen.add(name)
-            sections.append(Section(name, line))
+            sections.append(Section(name, heading, continued=continued))
+            continuations |= {continued.number} if continued else set()
         else:
             sections[-1].lines.append(line)
     return sections
+
+
+def _heading_name(text: str) -> tuple[str | None, int]:
+    """The section a line's text heads (None: none), and where its heading words end."""
+    stripped = re.sub(r"^\*+|\*+$", "", text.strip())
+    for name, pattern in SECTION_HEADINGS:
+        if match := pattern.match(stripped):
+            return name, match.end()
+    return None, 0
+
+
+def _heading(lines: list[Line], index: int) -> tuple[str | None, Line, Line | None]:
+    """(section name, heading, the line a split heading continues on) for the line at ``index``:
+    the line alone, or with the next non-blank line where the heading's words run onto it."""
+    line = lines[index]
+    name, _ = _heading_name(line.text)
+    if name or line.blank or len(line.text.strip()) > _SPLIT_HEADING_LENGTH:
+        return name, line, None
+    after = index + 1
+    while after < len(lines) and lines[after].blank:
+        after += 1
+    if after == len(lines):
+        return None, line, None
+    following = lines[after]
+    whole = f"{line.text.strip()} {following.text.strip()}"
+    name, end = _heading_name(whole)
+    if name is None or end <= len(line.text.strip().strip("*")):
+        return None, line, None
+    return name, Line(line.number, line.raw, whole), following
 
 
 def paragraphs(lines: list[Line]) -> list[list[Line]]:
