@@ -350,8 +350,9 @@ def parse_references(ctx: ParseContext, section: Section) -> list[Record]:
         citation = text[: url.start()].strip() if url else re.sub(r"\s*Accessed\s*[A-Z].*$", "", text)
         try:
             accessed_on = parse_long_date(accessed.group(1).replace(".", "")) if accessed else None
-        except DateFormatError as error:
-            raise ctx.error(paragraph[0].number, f"an accessed date as {error.expected}", error.found) from None
+        except DateFormatError as error:  # a reference whose date is not a date: read, the date unknown
+            accessed_on = None
+            ctx.doubt(paragraph, "accessed date", f"an accessed date not read (expected {error.expected})")
         if url is None and re.search(r"https?:|www\.", text):
             ctx.doubt(paragraph, "url", "a web address that was not read as the reference's URL")
         if url and url.group(1).rstrip(".>").endswith("-"):

@@ -106,8 +106,8 @@ def _collect_items(ctx: ParseContext, body: list[Line]) -> tuple[list[_Item], li
                 )
             items[-1].text += " " + text
             items[-1].lines.append(line)
-        else:
-            raise ctx.error(line.number, 'a numbered criterion ("1. ...")', found=text[:60])
+        # else: text before the first item (a note the template does not print there) is left
+        # unclaimed: the load reports it as unparsed, and the items after it are read
     return items, notes
 
 

@@ -108,3 +108,28 @@ def test_a_text_that_is_cut_off_before_section_ii_is_still_refused():
     cut = LINES[: LINES.index(CONTINUED)]
     with pytest.raises(SourceError, match=re.escape("a 'II. Continued Therapy' section")):
         load_text("cut.txt", cut)
+
+
+def test_a_form_feed_at_each_page_break_is_layout_not_a_refusal():
+    """pdftotext ends each page with a form feed (U+000C): a page break, read as a line break."""
+    paged = LINES.replace("\n\nCLINICAL POLICY\n", "\n\fCLINICAL POLICY\n")
+    assert paged != LINES
+    document = load_text(BUNDLED.name, paged)
+    assert _criteria(document) == _criteria(load_text(BUNDLED.name, LINES))
+    assert document.suspects == [] and document.unparsed == []
+
+
+def test_a_misspelt_accessed_date_leaves_the_date_unknown_and_flagged():
+    text = LINES.replace("Accessed July 15, 2025.", "Accessed Jluy 15, 2025.", 1)
+    document = load_text(BUNDLED.name, text)
+    besponsa = next(r for r in document.records if r.KIND == "reference" and r.ordinal == 1)
+    assert besponsa.url == "https://besponsa.pfizerpro.com" and besponsa.accessed is None
+    assert [(s.kind, s.span.first) for s in document.suspects] == [("accessed date", 135)]
+
+
+def test_a_note_between_an_indication_heading_and_its_first_item_is_reported_not_refused():
+    note = "Note: for members in Nevada, step therapy applies only as state law allows."
+    text = LINES.replace("1. Diagnosis of B-cell ALL;", f"{note}\n\n1. Diagnosis of B-cell ALL;", 1)
+    document = load_text(BUNDLED.name, text)
+    assert _criteria(document) == _criteria(load_text(BUNDLED.name, LINES))
+    assert [block.text for block in document.unparsed] == [note]
