@@ -159,8 +159,8 @@ def load(
             )
             for block in report.unparsed:
                 click.echo(f"  unparsed, line {block.span}: {block.text[:100]!r}")
-            for block in report.suspects:
-                click.echo(f"  suspect, line {block.span} ({block.kind}): {block.reason}: {block.text[:100]!r}")
+            for line in report.suspect_report():
+                click.echo(f"  {line}")
             for audit in kb.document_audits(report.policy_id) if report.changed else []:
                 step, matched = audit.steps[0], sum(f.status == "matched" for f in audit.clauses)
                 click.echo(

@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
+from kb.cli import cli
 from kb.errors import SourceError
 from kb.model import PolicyDocument, Statement
 from loaders.centene import load_text
@@ -133,3 +136,23 @@ def test_a_note_between_an_indication_heading_and_its_first_item_is_reported_not
     document = load_text(BUNDLED.name, text)
     assert _criteria(document) == _criteria(load_text(BUNDLED.name, LINES))
     assert [block.text for block in document.unparsed] == [note]
+
+
+def test_the_suspect_report_of_a_load_stays_short(tmp_path: Path):
+    """Twenty doubted lines (list items and references): twelve are printed one by one, the
+    rest counted by kind."""
+    lines = LINES.splitlines(keepends=True)
+    criteria = [n for n, line in enumerate(lines) if re.match(r"(?:\d+|[a-z]+)\. |- ", line)][:20]
+    for n in criteria:
+        lines[n] = lines[n].replace(" ", " \x01", 1)
+    path = tmp_path / BUNDLED.name
+    path.write_text("".join(lines), encoding="utf-8")
+    db, changes = tmp_path / "kb.sqlite", tmp_path / "changes"
+    changes.mkdir()
+    result = CliRunner().invoke(
+        cli, ["load", str(path), "--db", str(db), "--changes", str(changes), "--allow-control-characters"]
+    )
+    assert result.exit_code == 0, result.output
+    printed = [line for line in result.output.splitlines() if "suspect, line" in line]
+    assert len(criteria) == 20 and len(printed) == 12
+    assert "... and 8 more suspect passages (8 character): see coverage_block" in result.output
