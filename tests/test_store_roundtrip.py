@@ -12,7 +12,7 @@ from kb.api import KnowledgeBase
 from kb.errors import DuplicateRecord
 from kb.model import PolicyState, Provenance, Span, Statement
 from loaders.centene import load_path
-from tests.conftest import CORPUS, round_trip_paths
+from tests.conftest import BUNDLED, CORPUS, round_trip_paths
 from tests.stored_records import ROUND_TRIPS, by_key, stored_records
 
 
@@ -57,3 +57,28 @@ def test_repeats_of_an_identity_get_their_occurrence_in_the_key():
         ("II.A.1.b:continuity of care:all", "CC.PHARM.03A"),
         ("II.A.1.b:continuity of care:all#2", "CC.PHARM.03B"),
     ]
+
+
+def test_two_items_with_one_number_are_both_stored_the_second_flagged(tmp_path: Path):
+    """A misprinted list (1., 1., 3.): both items are kept, neither overwrites the other."""
+    text = BUNDLED.read_text(encoding="utf-8").replace("2. Prescribed by", "1. Prescribed by", 1)
+    path = tmp_path / BUNDLED.name
+    path.write_text(text, encoding="utf-8")
+    document = load_path(path)
+    items = [(r.key, r.text) for r in document.records if r.KIND == "criterion" and r.item_id == "I.A.1"]
+    assert items == [
+        ("I.A.1", "Diagnosis of B-cell ALL;"),
+        ("I.A.1#2", "Prescribed by or in consultation with an oncologist or hematologist;"),
+    ]
+    assert any(s.kind == "label" and "I.A.1#2" in s.reason for s in document.suspects)
+    (tmp_path / "changes").mkdir()
+    with KnowledgeBase(tmp_path / "kb.sqlite", changes=tmp_path / "changes") as kb:
+        kb.load([path])
+        stored, parsed = by_key(stored_records(kb, document.policy_id)), by_key(document.records)
+    assert set(stored) == set(parsed)
+    assert [key for key in parsed if stored[key] != parsed[key]] == [("criterion", "I.A.1#2")]
+    second = stored[("criterion", "I.A.1#2")]  # labelled by its place, as the store labels every version
+    assert (second["label"], second["raw_text"]) == (
+        "2.",
+        "1. Prescribed by or in consultation with an oncologist or hematologist;",
+    )
