@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass, field
 
 from loaders.context import BOILERPLATE, ParseContext
+from loaders.flattened import HEADINGS as FLAT_HEADINGS
 from loaders.headings import CRITERIA_HEADINGS
 from loaders.source import Line
 
@@ -30,6 +31,9 @@ _PAGE_FURNITURE = re.compile(
 """A page header or footer on a line of its own; the flattened form keeps "Page N of M" beside it."""
 _SPLIT_HEADING_LENGTH = 60
 """The longest first part of a heading a page break split (the longest heading's words)."""
+_RUN_ON = {name: words for name, words in FLAT_HEADINGS if name in ("III", "IV", "V", "VI", "VII")}
+"""The whole headings of the sections whose first text may run onto the heading's line
+(sections I and II read theirs with the heading's marks, ``loaders.headings``)."""
 _BULLET = re.compile(r"^\s*(?:[-•*]\s+|\d+\.\s)")
 
 
@@ -77,18 +81,29 @@ def split_sections(lines: list[Line]) -> list[Section]:
             seen.add(name)
             sections.append(Section(name, heading, continued=continued))
             continuations |= {continued.number} if continued else set()
+            if rest := _run_on(name, heading.text):  # "VII. References 1. ...": the section's first text
+                sections[-1].lines.append(Line(heading.number, heading.raw, rest))
         else:
             sections[-1].lines.append(line)
     return sections
 
 
-def _heading_name(text: str) -> tuple[str | None, int]:
-    """The section a line's text heads (None: none), and where its heading words end."""
+def _run_on(name: str, heading: str) -> str:
+    """The text after a section's whole heading on its line, for the sections of ``_RUN_ON``."""
+    if name not in _RUN_ON:
+        return ""
+    whole = _RUN_ON[name].replace(" ", r"\s+")
+    words = re.match(rf"^\**{whole}\**", heading.strip(), re.I)
+    return heading.strip()[words.end() :].strip(" :*") if words else ""
+
+
+def _heading_name(text: str) -> tuple[str | None, str]:
+    """The section a line's text heads (None: none), and the text after its heading words."""
     stripped = re.sub(r"^\*+|\*+$", "", text.strip())
     for name, pattern in SECTION_HEADINGS:
         if match := pattern.match(stripped):
-            return name, match.end()
-    return None, 0
+            return name, stripped[match.end() :]
+    return None, stripped
 
 
 def _heading(lines: list[Line], index: int) -> tuple[str | None, Line, Line | None]:
@@ -105,8 +120,8 @@ def _heading(lines: list[Line], index: int) -> tuple[str | None, Line, Line | No
         return None, line, None
     following = lines[after]
     whole = f"{line.text.strip()} {following.text.strip()}"
-    name, end = _heading_name(whole)
-    if name is None or end <= len(line.text.strip().strip("*")):
+    name, rest = _heading_name(whole)
+    if name is None or len(rest) >= len(following.text.strip()):  # the heading's words end on the first line
         return None, line, None
     return name, Line(line.number, line.raw, whole), following
 

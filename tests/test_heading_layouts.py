@@ -156,3 +156,28 @@ def test_the_suspect_report_of_a_load_stays_short(tmp_path: Path):
     printed = [line for line in result.output.splitlines() if "suspect, line" in line]
     assert len(criteria) == 20 and len(printed) == 12
     assert "... and 8 more suspect passages (8 character): see coverage_block" in result.output
+
+
+RUN_ON = {
+    "references": ("VII. References\n\n- Besponsa", "VII. References - Besponsa"),
+    "product availability": ("VI. Product Availability\n\nSingle", "VI. Product Availability Single"),
+    "non-covered": (
+        "III. Diagnoses/Indications for which coverage is NOT authorized:\n\n- A.",
+        "III. Diagnoses/Indications for which coverage is NOT authorized: - A.",
+    ),
+    "appendices": ("IV. Appendices/General Information\n\nAppendix A", "IV. Appendices/General Information Appendix A"),
+}
+
+
+def _read(document: PolicyDocument) -> list[tuple[str, str, dict]]:
+    """Each record's kind, key and content but its raw text (the joined line is the heading's too)."""
+    return [(r.KIND, r.key, {k: v for k, v in r.content().items() if k != "raw_text"}) for r in document.records]
+
+
+@pytest.mark.parametrize("variant", RUN_ON)
+def test_a_sections_first_text_run_onto_its_heading_line_is_read(variant: str):
+    """A page break can join a heading and the text after it on one line: nothing is lost."""
+    old, new = RUN_ON[variant]
+    document = load_text(BUNDLED.name, _edit(LINES, ((old, new),)))
+    assert _read(document) == _read(load_text(BUNDLED.name, LINES))
+    assert document.suspects == [] and document.unparsed == []
