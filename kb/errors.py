@@ -102,3 +102,19 @@ class MissingKnowledgeBase(KBError):
             f"no knowledge base at {path} (nothing was created): build it with `kb load --db {path}` "
             "followed by the policy files to load (none: the bundled CP.PHAR.359)"
         )
+
+
+class DuplicateRecord(KBError):
+    """Two records of one version with the same key: the second would overwrite the first, so
+    the load stops instead, naming the lines of both."""
+
+    def __init__(self, source: str, kind: str, key: str, first: str, second: str) -> None:
+        self.source = source
+        self.kind = kind
+        self.key = key
+        self.first = first
+        self.second = second
+        super().__init__(
+            f"{source}: two {kind} records with the key {key!r} in one version (lines {first} and {second}); "
+            "expected each record's key to be unique, nothing was stored"
+        )

@@ -15,6 +15,7 @@ from enum import StrEnum
 from typing import ClassVar
 
 from kb.dates import Month
+from kb.errors import DuplicateRecord
 
 LINES_OF_BUSINESS = ("Commercial", "HIM", "Medicaid")
 
@@ -63,20 +64,33 @@ class Provenance:
     confidence: str | None = None
 
 
+_NOT_CONTENT = ("provenance", "occurrence")
+
+
 @dataclass(frozen=True)
 class Record:
     """Base of every stored record kind; ``KIND`` names its table."""
 
     KIND: ClassVar[str] = ""
     provenance: Provenance = field(default_factory=Provenance, kw_only=True, compare=True)
+    occurrence: int = field(default=1, kw_only=True)
+    """The n-th record of its kind with the same ``identity`` in one document (two policies named
+    by one item, two footnotes with one marker, two references to one web page): from the second
+    on it is part of the key, so no record's key is another's."""
+
+    @property
+    def identity(self) -> str:
+        """What names the record across versions, before ``occurrence`` tells repeats apart."""
+        raise NotImplementedError
 
     @property
     def key(self) -> str:
-        raise NotImplementedError
+        return self.identity if self.occurrence == 1 else f"{self.identity}#{self.occurrence}"
 
     def content(self) -> dict[str, object]:
-        """The record's own fields (no provenance), for storage, diffs and equality checks."""
-        return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "provenance"}
+        """The record's own fields (no provenance; the occurrence is in the key), for storage,
+        diffs and equality checks."""
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name not in _NOT_CONTENT}
 
 
 @dataclass(frozen=True)
@@ -103,7 +117,7 @@ class Criterion(Record):
     logic_count: int | None = None
 
     @property
-    def key(self) -> str:
+    def identity(self) -> str:
         return self.item_id
 
 
@@ -127,7 +141,7 @@ class Duration(Record):
     condition: str | None = None
 
     @property
-    def key(self) -> str:
+    def identity(self) -> str:
         place = f"{self.section}.{self.indication}.{self.line_of_business}"
         return f"{place}:{self.condition}" if self.condition else place
 
@@ -143,7 +157,7 @@ class CrossReference(Record):
     policy_ref: str | None
 
     @property
-    def key(self) -> str:
+    def identity(self) -> str:
         return f"{self.item_id}:{self.role}:{self.line_of_business}"
 
 
@@ -160,7 +174,7 @@ class Statement(Record):
     raw_text: str | None = None
 
     @property
-    def key(self) -> str:
+    def identity(self) -> str:
         return f"{self.kind}:{self.term}" if self.term else f"{self.kind}:{self.ordinal}"
 
 
@@ -173,7 +187,7 @@ class Code(Record):
     ordinal: int = 0
 
     @property
-    def key(self) -> str:
+    def identity(self) -> str:
         return f"{self.system}:{self.code or self.description}"
 
 
@@ -187,7 +201,7 @@ class Reference(Record):
     raw_text: str | None = None
 
     @property
-    def key(self) -> str:
+    def identity(self) -> str:
         return self.url or self.citation
 
 
@@ -201,7 +215,7 @@ class DosingRow(Record):
     raw_text: str | None = None
 
     @property
-    def key(self) -> str:
+    def identity(self) -> str:
         return f"{self.ordinal}:{self.indication}"
 
 
@@ -216,7 +230,7 @@ class RevisionRow(Record):
     pt_month: Month | None
 
     @property
-    def key(self) -> str:
+    def identity(self) -> str:
         return f"{self.date.isoformat()}#{self.ordinal}"
 
 
@@ -233,11 +247,16 @@ class Unknown(Record):
     reason: str
 
     @property
-    def key(self) -> str:
+    def identity(self) -> str:
         return f"{self.kind}:{self.scope}"
 
     def covers(self, record: Record) -> bool:
         return self.kind == record.KIND and in_scope(self.scope, getattr(record, "item_id", record.key))
+
+
+def _lines(record: Record) -> str:
+    span = record.provenance.span
+    return str(span) if span else f"none ({record.provenance.source})"
 
 
 def in_scope(scope: str, anchor: str) -> bool:
@@ -338,10 +357,14 @@ class PolicyState:
     records: dict[str, dict[str, Record]]
 
     @classmethod
-    def of(cls, records: tuple[Record, ...] | list[Record]) -> PolicyState:
+    def of(cls, records: tuple[Record, ...] | list[Record], source: str = "") -> PolicyState:
+        """The records by kind and key; a second record with a key already held is refused
+        (``DuplicateRecord`` names ``source`` and the lines of both), never overwrites."""
         state = cls({kind.KIND: {} for kind in RECORD_KINDS})
         for record in records:
-            state.records[record.KIND][record.key] = record
+            held = state.records[record.KIND].setdefault(record.key, record)
+            if held is not record:
+                raise DuplicateRecord(source or "a version", record.KIND, record.key, _lines(held), _lines(record))
         return state
 
     def copy(self) -> PolicyState:

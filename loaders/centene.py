@@ -30,9 +30,11 @@ from kb.model import (
     Statement,
 )
 from loaders.context import BOILERPLATE, PARSED, ParseContext
-from loaders.criteria import bind_footnotes, parse_criteria, parse_tail, split_indications
+from loaders.criteria import bind_footnotes, parse_criteria, parse_tail, section_notes, split_indications
 from loaders.crossrefs import ALL_LINES, CONTINUITY_OF_CARE, cross_references
 from loaders.durations import NO_REAUTHORIZATION, header_lines_of_business
+from loaders.headings import heading_mark
+from loaders.identity import with_unique_keys
 from loaders.markup import html_cell_text, plain, strip_emphasis
 from loaders.reminder import ReminderReader, ends_with_closing
 from loaders.revision_log import CUT_OFF, check_complete, last_line, parse_revision_log
@@ -100,7 +102,7 @@ def parse_source(source: SourceText) -> PolicyDocument:
     revision_log: list[RevisionRow] = []
     for section in sections:
         if section.heading:
-            ctx.claim([section.heading])
+            ctx.claim([section.heading, *([section.continued] if section.continued else [])])
         if section.name in ("I", "II"):
             records += parse_criteria_section(ctx, section, header.lines_of_business)
         elif section.name == "log":
@@ -117,12 +119,13 @@ def parse_source(source: SourceText) -> PolicyDocument:
         cut = "" if whole else f" ({CUT_OFF})"
         raise ctx.error(heading.number if heading else None, f"at least one dated row in the revision-log table{cut}")
     check_complete(ctx, header, revision_log, end, whole)
+    records = with_unique_keys(ctx, bind_footnotes(records))
     return PolicyDocument(
         source.path,
         source.sha256,
         source.text,
         header,
-        tuple(bind_footnotes(records)),
+        tuple(records),
         tuple(revision_log),
         ctx.coverage(),
         len(source.lines),
@@ -221,14 +224,16 @@ def _claim_navigation(ctx: ParseContext, section: Section) -> list[Record]:
 
 
 def parse_criteria_section(ctx: ParseContext, section: Section, lobs: tuple[str, ...]) -> list[Record]:
-    """Section I or II: each indication's tree, footnotes, durations and cross-references."""
+    """Section I or II: its notes, each indication's tree, footnotes, durations and cross-references."""
     lines = list(section.lines)
     heading = section.heading
-    if heading and "**" in heading.text:  # "I. Initial Approval Criteria**A. ...**" on one line
-        rest = heading.text.split("**", 1)[1]
+    mark, rest = heading_mark(section.name, heading.text) if heading else (None, "")
+    if heading and rest:  # "I. Initial Approval Criteria**A. ...**", or a note, on the heading's line
         lines.insert(0, Line(heading.number, heading.raw, rest))
-    records: list[Record] = []
-    for indication_heading, letter, title, body in split_indications(lines):
+    indications = split_indications(lines)
+    preface = lines[: lines.index(indications[0][0])] if indications else []
+    records: list[Record] = section_notes(ctx, section, mark, preface)
+    for indication_heading, letter, title, body in indications:
         criteria, tail = parse_criteria(ctx, section.name, letter, indication_heading, title, body)
         records += criteria
         durations = parse_tail(ctx, section.name, letter, tail, lobs)
@@ -343,8 +348,9 @@ def parse_references(ctx: ParseContext, section: Section) -> list[Record]:
         citation = text[: url.start()].strip() if url else re.sub(r"\s*Accessed\s*[A-Z].*$", "", text)
         try:
             accessed_on = parse_long_date(accessed.group(1).replace(".", "")) if accessed else None
-        except DateFormatError as error:
-            raise ctx.error(paragraph[0].number, f"an accessed date as {error.expected}", error.found) from None
+        except DateFormatError as error:  # a reference whose date is not a date: read, the date unknown
+            accessed_on = None
+            ctx.doubt(paragraph, "accessed date", f"an accessed date not read (expected {error.expected})")
         if url is None and re.search(r"https?:|www\.", text):
             ctx.doubt(paragraph, "url", "a web address that was not read as the reference's URL")
         if url and url.group(1).rstrip(".>").endswith("-"):

@@ -14,10 +14,11 @@ from markdown_it.token import Token
 from kb.model import Criterion, Record, Statement
 from loaders.context import ParseContext
 from loaders.durations import parse_duration_line
+from loaders.headings import unusual_wording
 from loaders.logic import LogicReading, footnote_markers, logic_of, split_note
 from loaders.markup import MARKDOWN, inline_text, plain, strip_emphasis
 from loaders.outline import Outline
-from loaders.sections import raw
+from loaders.sections import Section, raw
 from loaders.source import Line
 
 _INDICATION = re.compile(r"^\**\s*([A-Z])\.\s+(.+?)\s*\**$")
@@ -105,8 +106,8 @@ def _collect_items(ctx: ParseContext, body: list[Line]) -> tuple[list[_Item], li
                 )
             items[-1].text += " " + text
             items[-1].lines.append(line)
-        else:
-            raise ctx.error(line.number, 'a numbered criterion ("1. ...")', found=text[:60])
+        # else: text before the first item (a note the template does not print there) is left
+        # unclaimed: the load reports it as unparsed, and the items after it are read
     return items, notes
 
 
@@ -232,6 +233,22 @@ def _settled_logic(ctx: ParseContext, text: str, has_children: bool, lines: list
     return reading
 
 
+def section_notes(ctx: ParseContext, section: Section, mark: str | None, preface: list[Line]) -> list[Record]:
+    """The notes a criteria section prints before its first indication ("*For members in Nevada,
+    ..." under "I. Initial Approval Criteria*"), as footnotes of the section; a heading mark
+    with no such note, and a heading in unusual words, are doubted."""
+    heading = [section.heading] if section.heading else []
+    if heading and unusual_wording(section.name, heading[0].text):
+        ctx.doubt(heading, "heading", f"a section {section.name} heading in words the template does not use")
+    notes: list[Record] = []
+    for line in preface:
+        if _FOOTNOTE.match(line.text.strip()):
+            notes.append(_footnote(ctx, line, section.name))
+    if mark and not any(isinstance(n, Statement) and n.term == f"{section.name}{mark}" for n in notes):
+        ctx.doubt(heading, "footnote", f"the heading's mark {mark} has no note before the first indication")
+    return notes
+
+
 def parse_tail(
     ctx: ParseContext, section: str, letter: str, lines: list[Line], lines_of_business: tuple[str, ...]
 ) -> list[Record]:
@@ -252,19 +269,17 @@ def parse_tail(
             records += parse_duration_line(ctx, line, text, section, letter, lines_of_business)
             ctx.claim([line])
         elif _FOOTNOTE.match(text):
-            marker, note = split_note(text)
-            records.append(
-                Statement(
-                    "footnote",
-                    0,
-                    note,
-                    term=f"{section}.{letter}{marker}",
-                    raw_text=line.raw,
-                    provenance=ctx.provenance(line.number),
-                )
-            )
-            ctx.claim([line])
+            records.append(_footnote(ctx, line, f"{section}.{letter}"))
     return records
+
+
+def _footnote(ctx: ParseContext, line: Line, place: str) -> Statement:
+    """A footnote line as the note of its marker at ``place`` (a section, or an indication)."""
+    marker, note = split_note(line.text.strip())
+    ctx.claim([line])
+    return Statement(
+        "footnote", 0, note, term=f"{place}{marker}", raw_text=line.raw, provenance=ctx.provenance(line.number)
+    )
 
 
 def bind_footnotes(records: list[Record]) -> list[Record]:

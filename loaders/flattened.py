@@ -16,14 +16,15 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from loaders.headings import CRITERIA_HEADINGS, MARKS
 from loaders.outline import Outline
 
 HEADINGS: tuple[tuple[str, str], ...] = (
     ("description", r"Description"),
     ("fda", r"FDA Approved Indications?(?:\(s\))?"),
     ("policy", r"Policy/Criteria"),
-    ("I", r"I\. Initial Approval Criteria"),
-    ("II", r"II\. Continued (?:Therapy|Approval)"),
+    ("I", CRITERIA_HEADINGS["I"]),
+    ("II", CRITERIA_HEADINGS["II"]),
     ("III", r"III\. Diagnoses/Indications for which coverage is NOT authorized:?"),
     ("IV", r"IV\. Appendices/General Information"),
     ("V", r"V\. Dosage and Administration"),
@@ -104,11 +105,12 @@ def unflatten(text: str) -> str:
     """The flattened text as lines in the template's layout."""
     text = repair_spacing(text)
     furniture = _furniture(text)
-    sections = _split_sections(text)
+    sections = _split_sections(text, furniture)
     out: list[str] = []
     for name, heading, body in sections:
-        if heading:
-            out += ["", LOG_HEADER if name == "log" else heading, ""]
+        if heading:  # a heading a page break split keeps the page furniture on a line of its own
+            out += ["", LOG_HEADER] if name == "log" else _interleave(heading, furniture, lambda part: ["", part])
+            out += [""]
         out += FORMATTERS.get(name, _paragraph)(body, furniture)
     return "\n".join(_tidy(out)) + "\n"
 
@@ -125,12 +127,15 @@ def _tidy(lines: list[str]) -> list[str]:
     return tidy
 
 
-def _split_sections(text: str) -> list[tuple[str, str | None, str]]:
-    """(name, heading, body) in order; what precedes the first heading is the header."""
+def _split_sections(text: str, furniture: re.Pattern[str]) -> list[tuple[str, str | None, str]]:
+    """(name, heading, body) in order; what precedes the first heading is the header. A heading
+    may carry a footnote mark, and page furniture may stand between its words (not the log's)."""
     found: list[tuple[str, int, int]] = []
     start = 0
+    gap = rf"\s+(?:(?:{furniture.pattern})\s+)?"
     for name, pattern in HEADINGS:
-        match = re.compile(rf"(?:(?<=\s)|^){pattern}(?=\s|$)").search(text, start)
+        words = pattern if name == "log" else re.sub(r" |\\s\+", lambda _: gap, pattern)
+        match = re.compile(rf"(?:(?<=\s)|^){words}(?:{MARKS})?(?=\s|$)").search(text, start)
         if match:
             found.append((name, match.start(), match.end()))
             start = match.end()

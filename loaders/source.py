@@ -82,9 +82,10 @@ class ReadOptions:
 
 
 DEFAULT_READ = ReadOptions()
-CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-"""Characters the template never uses (TAB, LF and CR aside)."""
-_CONTROL_BYTES = bytes(range(0, 9)) + b"\x0b\x0c" + bytes(range(14, 32)) + b"\x7f"
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
+"""Characters the template never uses (TAB, LF and CR aside, and the form feed a PDF's text
+holds at each page break: layout, read as a line break)."""
+_CONTROL_BYTES = bytes(range(0, 9)) + b"\x0b" + bytes(range(14, 32)) + b"\x7f"
 
 
 def read_source(path: str | Path, options: ReadOptions = DEFAULT_READ) -> SourceText:
@@ -113,7 +114,7 @@ def source_from_bytes(name: str, data: bytes, options: ReadOptions = DEFAULT_REA
     has_control = len(data.translate(None, _CONTROL_BYTES)) != len(data)  # a fast scan: most files have none
     control = CONTROL.search(text) if has_control else None
     if control and not options.allow_control_characters:
-        line = text.count("\n", 0, control.start()) + 1
+        line = len((text[: control.start()] + "|").splitlines())
         raise SourceError(
             name,
             line,

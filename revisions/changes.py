@@ -336,7 +336,7 @@ def renumber(state: PolicyState) -> None:
             n = counters[scope]
             label = _STYLES[style](n) + delimiter
             if criterion.position != n or criterion.label != label:
-                criteria[criterion.item_id] = replace(criterion, position=n, label=label)
+                criteria[criterion.key] = replace(criterion, position=n, label=label)
             walk(criterion.item_id, depth + 1)
 
     walk(None, 0)

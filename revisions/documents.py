@@ -36,7 +36,7 @@ class Disagreement:
 def document_state(document: PolicyDocument, reference: PolicyState | None) -> PolicyState:
     """A document's records, its criteria given the identities of ``reference`` (a neighbouring
     version, or the reconstruction of its own) where they match."""
-    state = PolicyState.of(document.records)
+    state = PolicyState.of(document.records, document.source)
     if reference is not None:
         state = align_identities(state, reference)
     renumber(state)

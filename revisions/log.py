@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
 from kb.dates import Month
@@ -55,6 +55,9 @@ class Revision:
     effective_date: date
     rule: str
     clauses: tuple[Clause, ...]
+    kept_from: str | None = None
+    """For a row the newest document's log no longer prints: the SHA-256 of the older document
+    it is kept from (a newer document adds to the history, it never erases it)."""
 
     @property
     def key(self) -> str:
@@ -112,6 +115,26 @@ def revision_kind(description: str) -> tuple[str, str]:
     if re.fullmatch(r"RT\d+", lead):
         return "ad hoc", lead
     return ("other", lead) if lead else ("other", "")
+
+
+def merged_log(logs: list[tuple[str, tuple[RevisionRow, ...]]]) -> tuple[list[RevisionRow], dict[date, str]]:
+    """The rows of successive documents' logs (``(sha256, rows)``, oldest document first): every
+    row of the newest, and each row of an older one whose Date no newer document prints (payers
+    trim old rows); with the document each such row is kept from, by Date. Rows are numbered
+    again in order of Date."""
+    rows: list[RevisionRow] = []
+    kept: dict[date, str] = {}
+    printed: set[date] = set()
+    for index, (sha256, log) in enumerate(reversed(logs)):
+        dates = {row.date for row in log}
+        for row in log:
+            if row.date not in printed:
+                rows.append(row)
+                if index:
+                    kept[row.date] = sha256
+        printed |= dates
+    ordered = sorted(rows, key=lambda r: (r.date, r.ordinal))
+    return [replace(row, ordinal=n) for n, row in enumerate(ordered, start=1)], kept
 
 
 def revisions_from_log(rows: tuple[RevisionRow, ...] | list[RevisionRow], rule: str = DEFAULT_RULE) -> list[Revision]:

@@ -7,14 +7,14 @@ revision of the log is the earliest version vouched for.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 
 from kb.errors import ChangeDataError
 from kb.model import PolicyDocument, PolicyState, Record
 from revisions.changes import ChangeSet, apply_backwards
 from revisions.documents import Disagreement, anchored, disagreements, document_state
-from revisions.log import DEFAULT_RULE, Revision, revisions_from_log
+from revisions.log import DEFAULT_RULE, Revision, merged_log, revisions_from_log
 from revisions.provenance import Slot, attribute, shows
 
 
@@ -63,10 +63,12 @@ def build_timeline(documents: list[PolicyDocument], changesets: list[ChangeSet],
     revisions); a version older than a document is rebuilt from the nearest later document by
     applying change data backwards. Where neither tells a version, there is none (a gap).
     An older document's text wins over the reconstruction of its version, and each
-    disagreement is reported.
+    disagreement is reported. The revisions are the newest document's log rows and those an
+    older document prints and a newer one no longer does (``merged_log``).
     """
     newest = documents[-1]
-    revisions = revisions_from_log(newest.revision_log, rule)
+    rows, kept = merged_log([(document.sha256, document.revision_log) for document in documents])
+    revisions = [replace(r, kept_from=kept.get(r.date)) for r in revisions_from_log(rows, rule)]
     by_revision = {changeset.revision: changeset for changeset in changesets}
     _check_dates(revisions, changesets)
     if not revisions:

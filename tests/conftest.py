@@ -13,6 +13,7 @@ from loaders.centene import load_path
 from revisions.changes import load_changesets
 from revisions.timeline import Timeline, build_timeline
 from tests.answer_key_scoring import KEY_SCORES
+from tests.stored_records import ROUND_TRIPS
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -34,6 +35,12 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
             terminalreporter.write_line(str(result))
         right, total = sum(r.right for r in scores), sum(r.fields for r in scores)
         terminalreporter.write_line(f"all: {right}/{total} ({right / total:.1%})")
+    if ROUND_TRIPS:
+        terminalreporter.section("round trip: parsed records = stored records (kb show)")
+        for policy, parsed, stored in sorted(ROUND_TRIPS):
+            terminalreporter.write_line(
+                f"{policy:<14} parsed {parsed} {'=' if parsed == stored else '!='} stored {stored}"
+            )
     if PREDICATE_SCORES:
         terminalreporter.section("predicate sample: stored predicate = hand-checked / entries")
         for policy, right, explained, total in PREDICATE_SCORES:
@@ -62,6 +69,22 @@ def timeline(document: PolicyDocument) -> Timeline:
 def loaded_kb(tmp_path_factory: pytest.TempPathFactory) -> KnowledgeBase:
     kb = KnowledgeBase(tmp_path_factory.mktemp("kb") / "kb.sqlite")
     kb.load()
+    return kb
+
+
+UNSEEN = FIXTURES / "unseen"
+
+
+def round_trip_paths() -> list[Path]:
+    """The bundled policy, the corpus documents (where the corpus is) and the unseen documents."""
+    return [BUNDLED, *sorted(CORPUS.glob("centene/*.txt")), *sorted(UNSEEN.glob("*.txt"))]
+
+
+@pytest.fixture(scope="session")
+def documents_kb(tmp_path_factory: pytest.TempPathFactory) -> KnowledgeBase:
+    """A knowledge base holding every document of ``round_trip_paths``."""
+    kb = KnowledgeBase(tmp_path_factory.mktemp("documents") / "kb.sqlite")
+    kb.load(round_trip_paths())
     return kb
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from kb.errors import ChangeDataError
-from revisions.changes import parse_changeset
+from kb.model import PolicyState
+from revisions.changes import apply_backwards, parse_changeset
 
 GOOD = """policy = "CP.PHAR.359"
 revision = 2025-07-15
@@ -40,3 +41,30 @@ def test_bad_files_name_line_and_expectation(text, line, expected):
     with pytest.raises(ChangeDataError) as caught:
         parse_changeset("bad.toml", text)
     assert caught.value.line == line and expected in caught.value.expected
+
+
+REMOVED_BY_THE_REVISION = """policy = "CP.PHAR.359"
+revision = 2025-07-15
+version = "V2025-11"
+
+[[change]]
+action = "remove"
+kind = "cross_reference"
+key = "I.B.1.a:no coverage criteria:HIM"
+clause = 1
+[change.before]
+item_id = "I.B.1.a"
+line_of_business = "HIM"
+role = "no coverage criteria"
+policy_ref = "HIM.PA.33"
+"""
+
+
+def test_change_data_that_would_overwrite_a_record_the_version_holds_is_refused(document):
+    """Undoing a removal puts the record back; where the version already holds its key, the
+    change data is wrong, and the record is never overwritten."""
+    changeset = parse_changeset("removed.toml", REMOVED_BY_THE_REVISION)
+    with pytest.raises(ChangeDataError) as caught:
+        apply_backwards(PolicyState.of(document.records), changeset, {1: "a clause"})
+    assert caught.value.line == 5
+    assert caught.value.expected == "no cross_reference 'I.B.1.a:no coverage criteria:HIM' after its removal"

@@ -90,6 +90,10 @@ class Revision(Known, table=True):
     rule: str
     pending_from: str | None = None
     pending_to: str | None = None
+    kept_from_document: str | None = Field(
+        default=None,
+        description="No longer printed by the newest document's log: the older document (SHA-256) it is kept from",
+    )
 
 
 class ChangeClause(Known, table=True):

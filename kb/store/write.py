@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -28,6 +29,8 @@ from kb.store.staging import check_database
 from revisions.timeline import Disagreement, Interval, Timeline, intervals
 
 _BOOKKEEPING = {"id", "recorded_at", "superseded_at"}
+SUSPECT_LINES = 12
+"""How many suspect passages a load prints one by one for a document (the rest are counted)."""
 
 
 @dataclass(frozen=True)
@@ -46,11 +49,26 @@ class LoadReport:
     unparsed: tuple[CoverageBlock, ...] = ()
     form: str = "lines"
     suspects: tuple[CoverageBlock, ...] = ()
+    unprinted_log_rows: int = 0
+    """Revision-log rows the newest document no longer prints, kept from an older document."""
 
     def share(self, status: str) -> float:
         """Characters of a status (unparsed, suspect ...) as a share of all non-blank characters."""
         total = sum(self.characters.values())
         return self.characters.get(status, 0) / total if total else 0.0
+
+    def suspect_report(self, limit: int = SUSPECT_LINES) -> list[str]:
+        """The suspect passages as a person reads them: each of the first ``limit``, then the
+        rest counted by kind (every one is stored in ``coverage_block``)."""
+        lines = [
+            f"suspect, line {block.span} ({block.kind}): {block.reason}: {block.text[:100]!r}"
+            for block in self.suspects[:limit]
+        ]
+        rest = Counter(block.kind for block in self.suspects[limit:])
+        if rest:
+            kinds = ", ".join(f"{count} {kind}" for kind, count in rest.most_common())
+            lines.append(f"... and {sum(rest.values())} more suspect passages ({kinds}): see coverage_block")
+        return lines
 
     @property
     def changed(self) -> bool:
@@ -165,6 +183,7 @@ def timeline_rows(timeline: Timeline, products: tuple[str, ...] | None = None) -
                 "rule": revision.rule,
                 "pending_from": sql_value(window[0]) if window else None,
                 "pending_to": sql_value(window[1]) if window else None,
+                "kept_from_document": revision.kept_from,
             }
         )
         rows["change_clause"] += [
@@ -293,6 +312,7 @@ def store_policy(connection: sqlite3.Connection, plan: Plan, now: str) -> LoadRe
         tuple(newest.unparsed),
         newest.form,
         tuple(newest.suspects),
+        sum(1 for revision in timeline.revisions if revision.kept_from),
     )
 
 

@@ -57,6 +57,11 @@ def load(
             click.echo(
                 f"  {report.versions} versions; rows added {report.rows_added}, superseded {report.rows_superseded}"
             )
+            if report.unprinted_log_rows:
+                click.echo(
+                    f"  {report.unprinted_log_rows} revision-log rows no longer printed by the newest document,"
+                    " kept from an older one"
+                )
             chars = report.characters
             click.echo(
                 f"  {report.form} text; lines: {report.parsed_lines} parsed, {report.boilerplate_lines} boilerplate, "
@@ -66,8 +71,8 @@ def load(
             )
             for block in report.unparsed:
                 click.echo(f"  unparsed, line {block.span}: {block.text[:100]!r}")
-            for block in report.suspects:
-                click.echo(f"  suspect, line {block.span} ({block.kind}): {block.reason}: {block.text[:100]!r}")
+            for line in report.suspect_report():
+                click.echo(f"  {line}")
             for audit in kb.document_audits(report.policy_id) if report.changed else []:
                 step, matched = audit.steps[0], sum(f.status == "matched" for f in audit.clauses)
                 click.echo(
