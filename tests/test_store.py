@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from kb.errors import ChangeDataError
+from kb.surfaces.api import KnowledgeBase
 from tests.conftest import BUNDLED, FIXTURES
 
 SNAPSHOT = FIXTURES / "CP.PHAR.359_11.24-constructed.txt"
@@ -77,3 +79,18 @@ def test_change_data_that_does_not_fit_is_refused(fresh_kb):
     assert caught.value.source.endswith("2024-07-11.toml") and caught.value.line
     assert "I.A.5.ph-negative" in caught.value.expected
     assert not fresh_kb.path.exists()  # nothing of the load was published
+
+
+def test_a_knowledge_base_made_before_a_column_was_added_still_loads(tmp_path):
+    """A file an earlier version wrote lacks the newest columns: the next load adds them, and
+    the rows it held keep their values."""
+    path = tmp_path / "kb.sqlite"
+    with KnowledgeBase(path) as kb:
+        kb.load(now=T1)
+        revisions = _count(kb, "revision")
+    with sqlite3.connect(path) as connection:
+        connection.execute("ALTER TABLE revision DROP COLUMN kept_from_document")
+    with KnowledgeBase(path) as kb:
+        assert kb.load([SNAPSHOT], now=T2)[0].changed
+        columns = {row[1] for row in kb.connection.execute("PRAGMA table_info(revision)")}
+        assert "kept_from_document" in columns and _count(kb, "revision") >= revisions

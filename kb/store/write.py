@@ -76,8 +76,17 @@ class LoadReport:
 
 
 def create_schema(path: Path) -> None:
+    """The tables in place; a knowledge base an earlier version made gains the columns added
+    since (empty in the rows it already holds), so a new load never fails on an old file."""
     engine = create_engine(f"sqlite:///{path}")
     SQLModel.metadata.create_all(engine)
+    with engine.begin() as connection:
+        for table in SQLModel.metadata.sorted_tables:
+            present = {row[1] for row in connection.exec_driver_sql(f'PRAGMA table_info("{table.name}")')}
+            for column in table.columns:
+                if column.name not in present:
+                    kind = column.type.compile(dialect=engine.dialect)
+                    connection.exec_driver_sql(f'ALTER TABLE "{table.name}" ADD COLUMN "{column.name}" {kind}')
     engine.dispose()
 
 
