@@ -37,7 +37,17 @@ from loaders.durations import NO_REAUTHORIZATION, header_lines_of_business
 from loaders.markup import html_cell_text, plain, strip_emphasis
 from loaders.reminder import ReminderReader, ends_with_closing
 from loaders.sections import Section, joined, paragraphs, raw, split_sections, strip_page_headers, unbulleted
-from loaders.source import CONTROL, DEFAULT_READ, Line, ReadOptions, SourceText, read_source, source_from_bytes
+from loaders.source import (
+    CONTROL,
+    DEFAULT_READ,
+    MAX_LINE_CHARS,
+    Line,
+    ReadOptions,
+    SourceText,
+    read_source,
+    source_from_bytes,
+    unread_long_lines,
+)
 from loaders.tables import read_table
 
 T = TypeVar("T")
@@ -51,6 +61,7 @@ _APPENDIX = re.compile(r"^Appendix ([A-Z]):\s*(.*)$", re.I)
 _DEFINITION = re.compile(r"^\*?\s*([A-Za-z]+) \(([^)]+)\) is defined as", re.I)
 _LOG_DATE = re.compile(r"\b\d{2}\.\d{2}\.\d{2}\b")
 _TWO_DESCRIPTIONS = re.compile(r"\S.*[a-z0-9,] (?:Injection,|Unclassified|Prescription drug|Noc |Not otherwise)")
+_LONG_LINE = f"no line of the template is longer than {MAX_LINE_CHARS:,} characters"
 _NAVIGATION = re.compile(
     r"^\[.+\]\(#\)|^See \[?Important[ _]Reminder|^<!--.*-->$|^(?:Coding[ _]Implications )?Revision Log$", re.I
 )
@@ -81,7 +92,10 @@ def load_text(name: str, text: str, options: ReadOptions = DEFAULT_READ) -> Poli
 
 
 def parse_source(source: SourceText) -> PolicyDocument:
-    ctx = ParseContext(source)
+    ctx = ParseContext(replace(source, lines=unread_long_lines(source.lines)))
+    for line in source.lines:
+        if len(line.text) > MAX_LINE_CHARS:
+            ctx.doubt([line], "long line", f"a line of {len(line.text):,} characters, not read: {_LONG_LINE}")
     for line in source.lines if source.has_control_characters else ():
         if control := CONTROL.search(line.raw):
             ctx.doubt([line], "character", f"a character the template never uses: U+{ord(control.group(0)):04X}")

@@ -63,7 +63,7 @@ def split_sections(lines: list[Line]) -> list[Section]:
     sections = [Section("header", None)]
     seen: set[str] = set()
     for line in lines:
-        stripped = re.sub(r"^\*+|\*+$", "", line.text.strip())
+        stripped = line.text.strip().strip("*")
         name = next((n for n, pattern in SECTION_HEADINGS if pattern.match(stripped)), None)
         if name and name not in seen:
             seen.add(name)
