@@ -30,6 +30,7 @@ from kb.concepts.quantity import QuantityError
 from kb.dates import to_date, utc_now
 from kb.errors import KBError
 from kb.facts import DERIVED, FACTS, REQUEST_TYPES, Fact, Request, RequestError, read_fact
+from kb.fhir.facts import full_date
 from kb.fhir.resources import FhirError, Issue, parse
 from kb.predicates import Predicate, facts_read
 from kb.ruleset import SECTIONS, Node, RuleSet
@@ -480,7 +481,7 @@ def _raw(fact: Fact, field: str, value: Any) -> Any:
     if field == "valueDecimal":
         return float(value)
     if field == "valueDate":
-        return value.isoformat()
+        return to_date(value).isoformat()  # a partial date ("2025") names no day: refused
     return value
 
 
@@ -532,7 +533,7 @@ def response_request(response: QuestionnaireResponse, questions: set[str], sourc
         else:
             facts[name] = values[0]
     if service is None and response.authored is not None:
-        service = response.authored.date().isoformat()
+        service = full_date(response.authored, "QuestionnaireResponse.authored", source).isoformat()
     if service is None:
         issues.append(
             Issue(

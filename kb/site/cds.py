@@ -22,6 +22,7 @@ from datasette.utils.asgi import Response
 from kb.api import KnowledgeBase
 from kb.errors import KBError
 from kb.fhir.crd import HookError, answer, discovery
+from kb.request_files import JsonNumberError, json_value
 
 SERVICE_PATH = re.compile(r"^/cds-services/[A-Za-z0-9._-]+$")
 
@@ -53,8 +54,8 @@ async def service_page(datasette: Any, request: Any) -> Response:
     if request.method != "POST":
         return _error(HookError(f"POST a CDS Hooks request to /cds-services/{service}", status=405), request)
     try:
-        body = json.loads((await request.post_body()).decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as error:
+        body = json_value((await request.post_body()).decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError, JsonNumberError, RecursionError) as error:
         return _error(HookError(f"the body is not JSON ({error}); expected a CDS Hooks request"), request)
     try:
         with KnowledgeBase(datasette.get_database().path, read_only=True) as kb:
