@@ -38,6 +38,7 @@ from loaders.markup import html_cell_text, plain, strip_emphasis
 from loaders.reminder import ReminderReader, ends_with_closing
 from loaders.sections import Section, joined, paragraphs, raw, split_sections, strip_page_headers, unbulleted
 from loaders.source import (
+    BIDI,
     CONTROL,
     DEFAULT_READ,
     MAX_LINE_CHARS,
@@ -91,14 +92,28 @@ def load_text(name: str, text: str, options: ReadOptions = DEFAULT_READ) -> Poli
     return parse_source(source_from_bytes(name, text.encode("utf-8"), options))
 
 
-def parse_source(source: SourceText) -> PolicyDocument:
-    ctx = ParseContext(replace(source, lines=unread_long_lines(source.lines)))
+def _doubt_characters(ctx: ParseContext, source: SourceText) -> None:
+    """Doubt every line that holds a character the template never uses: a control character
+    (loaded with --allow-control-characters), a bidirectional control, a line too long to read."""
     for line in source.lines:
         if len(line.text) > MAX_LINE_CHARS:
             ctx.doubt([line], "long line", f"a line of {len(line.text):,} characters, not read: {_LONG_LINE}")
     for line in source.lines if source.has_control_characters else ():
         if control := CONTROL.search(line.raw):
             ctx.doubt([line], "character", f"a character the template never uses: U+{ord(control.group(0)):04X}")
+    for line in source.lines if BIDI.search(source.text) else ():
+        if bidi := BIDI.search(line.raw):
+            ctx.doubt(
+                [line],
+                "character",
+                f"a bidirectional control (U+{ord(bidi.group(0)):04X}): the text may display "
+                "in another order than it reads",
+            )
+
+
+def parse_source(source: SourceText) -> PolicyDocument:
+    ctx = ParseContext(replace(source, lines=unread_long_lines(source.lines)))
+    _doubt_characters(ctx, source)
     header = parse_header(ctx)
     running_name = re.sub(r"\s*\(.*$", "", header.title)
     sections = split_sections(strip_page_headers(ctx, running_name))

@@ -92,6 +92,9 @@ MAX_LINE_CHARS = 20_000
 a longer one is flagged suspect and left unread, so reading time stays linear in the text."""
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 """Characters the template never uses (TAB, LF and CR aside)."""
+BIDI = re.compile("[\u202a-\u202e\u2066-\u2069]")
+"""Bidirectional embeddings, overrides and isolates (U+202E, right-to-left override, among them):
+they make text display in another order than it reads, and the template never uses them."""
 _CONTROL_BYTES = bytes(range(0, 9)) + b"\x0b\x0c" + bytes(range(14, 32)) + b"\x7f"
 
 
