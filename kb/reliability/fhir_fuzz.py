@@ -67,6 +67,8 @@ DATES = (
 """Dates as FHIR writes them (a date, a partial date, a dateTime with its zone, the ends of the
 calendar) and a few FHIR does not allow, put where a payload holds a date."""
 DATE = re.compile(r"^\d{4}(?:-\d{2}(?:-\d{2})?)?(?:T.*)?$")
+BAD = ("internal error", "internals")
+"""The outcomes that are problems: an internal error (or an HTTP 500), a refusal in the models' words."""
 INTERNALS = re.compile(r"instance of|\.root\b|__root__|pydantic|Input should|ValidationError|Traceback|internal error")
 """Words of the models and of Python, never of FHIR: a refusal holding one speaks of internals."""
 

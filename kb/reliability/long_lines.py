@@ -17,6 +17,9 @@ from pathlib import Path
 from kb.api import KnowledgeBase, bundled_policy_paths
 from kb.errors import KBError
 
+SLOW = 12
+"""A load of one long item may take at most this many times the plain load: a regular expression
+that backtracks quadratically takes minutes on 200,000 characters (the plain load, under a second)."""
 LAST_ITEM = "(*prescriber must submit supporting evidence*).\n"
 """The end of the bundled policy's last item of section I.A: the long item goes after it."""
 KINDS: dict[str, Callable[[int], str]] = {
