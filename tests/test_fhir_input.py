@@ -97,11 +97,27 @@ def test_a_resource_of_no_fhir_type_inside_a_bundle_is_named_by_its_path():
     ]
 
 
+def test_a_deep_nest_is_refused_by_path_not_by_recursion():
+    nest: list = []
+    inner = nest
+    for _ in range(900):  # shallower than the JSON reader's limit, deeper than a recursive walk goes
+        inner.append([])
+        inner = inner[0]
+    basic = {"resourceType": "Basic", "code": {"text": "x"}, "extension": nest}
+    with pytest.raises(FhirError) as raised:
+        parse({"resourceType": "Bundle", "type": "collection", "entry": [{"resource": basic}]}, "deep.json")
+    assert str(raised.value.issues[0]).startswith("Bundle.entry[0].resource.extension[0]: an element of type Extension")
+
+
 @pytest.mark.parametrize(
     ("change", "path", "expected"),
     [
         ({"item": [{"linkId": 0}]}, "QuestionnaireResponse.item[0].linkId", "a string; found 0"),
-        ({"item": [True]}, "QuestionnaireResponse.item[0]", "a QuestionnaireResponseItem (a JSON object)"),
+        (
+            {"item": [True]},
+            "QuestionnaireResponse.item[0]",
+            "an element of type QuestionnaireResponseItem (a JSON object)",
+        ),
         ({"authored": "2024-02-30"}, "QuestionnaireResponse.authored", "a FHIR dateTime"),
         ({"authored": "yesterday"}, "QuestionnaireResponse.authored", "a FHIR dateTime"),
         ({"meta": {"lastUpdated": "x"}}, "QuestionnaireResponse.meta.lastUpdated", "a FHIR instant"),

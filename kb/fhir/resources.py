@@ -8,6 +8,7 @@ OperationOutcome (FHIR) or a CDS Hooks error.
 from __future__ import annotations
 
 import re
+from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -107,7 +108,7 @@ def _expected(error: dict[str, Any]) -> tuple[str, str]:
     if found := _SPEC_REGEX.search(message):
         return "value", _FORMATS.get(found[1], f"a FHIR {found[1][:1].lower()}{found[1][1:]}")
     if found := _INSTANCE_OF.search(message):
-        return "structure", f"a {found[1]} (a JSON object)"
+        return "structure", f"an element of type {found[1]} (a JSON object)"
     if message.startswith("Input should be"):
         return "value", "a value of the element's FHIR type"
     return "value", message
@@ -153,16 +154,18 @@ def parse(data: Any, source: str, expected: tuple[str, ...] | None = None) -> Re
 
 def _unknown_types(data: Any, path: str) -> Iterator[Issue]:
     """An issue for each resource inside ``data`` (an entry's resource, a contained one) whose
-    resourceType names no FHIR R4 resource."""
-    children = data.items() if isinstance(data, dict) else enumerate(data) if isinstance(data, list) else ()
-    for key, value in children:
-        here = f"{path}[{key}]" if isinstance(key, int) else f"{path}.{key}"
-        if isinstance(value, dict) and "resourceType" in value and not _known_type(value["resourceType"]):
-            yield Issue(
-                f"{here}.resourceType", f"a FHIR R4 resource type; found {value['resourceType']!r}", "not-supported"
-            )
-        else:
-            yield from _unknown_types(value, here)
+    resourceType names no FHIR R4 resource, in document order (walked with a queue: no depth limit)."""
+    queue = deque([(data, path)])
+    while queue:
+        node, where = queue.popleft()
+        children = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else ()
+        for key, value in children:
+            here = f"{where}[{key}]" if isinstance(key, int) else f"{where}.{key}"
+            if isinstance(value, dict) and "resourceType" in value and not _known_type(value["resourceType"]):
+                found = value["resourceType"]
+                yield Issue(f"{here}.resourceType", f"a FHIR R4 resource type; found {found!r}", "not-supported")
+            else:
+                queue.append((value, here))
 
 
 def _known_type(name: Any) -> bool:
