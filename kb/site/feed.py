@@ -90,9 +90,7 @@ async def render_atom(
     subtitle = f"{len(rows)} entries ({span})" if rows else f"No entries ({span}). {problems}".strip()
     base = site_base(datasette, request)
     self_url = base + request.path + (f"?{request.query_string}" if request.query_string else "")
-    body = atom(
-        f"{title} ({span})" if span else title, self_url, base, [dict(zip(columns, r)) for r in rows], subtitle
-    )
+    body = atom(f"{title} ({span})" if span else title, self_url, base, [dict(zip(columns, r)) for r in rows], subtitle)
     return Response(body, content_type="application/atom+xml; charset=utf-8")
 
 
