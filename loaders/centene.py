@@ -39,7 +39,18 @@ from loaders.markup import html_cell_text, plain, strip_emphasis
 from loaders.reminder import ReminderReader, ends_with_closing
 from loaders.revision_log import CUT_OFF, check_complete, last_line, parse_revision_log
 from loaders.sections import Section, joined, paragraphs, raw, split_sections, strip_page_headers, unbulleted
-from loaders.source import CONTROL, DEFAULT_READ, Line, ReadOptions, SourceText, read_source, source_from_bytes
+from loaders.source import (
+    BIDI,
+    CONTROL,
+    DEFAULT_READ,
+    MAX_LINE_CHARS,
+    Line,
+    ReadOptions,
+    SourceText,
+    read_source,
+    source_from_bytes,
+    unread_long_lines,
+)
 from loaders.tables import read_table
 
 T = TypeVar("T")
@@ -52,6 +63,7 @@ _TERM = re.compile(r"^([A-Za-z0-9/\-+ ]{1,40}?):\s+(.+)$")
 _APPENDIX = re.compile(r"^Appendix ([A-Z]):\s*(.*)$", re.I)
 _DEFINITION = re.compile(r"^\*?\s*([A-Za-z]+) \(([^)]+)\) is defined as", re.I)
 _TWO_DESCRIPTIONS = re.compile(r"\S.*[a-z0-9,] (?:Injection,|Unclassified|Prescription drug|Noc |Not otherwise)")
+_LONG_LINE = f"no line of the template is longer than {MAX_LINE_CHARS:,} characters"
 _NAVIGATION = re.compile(
     r"^\[.+\]\(#\)|^See \[?Important[ _]Reminder|^<!--.*-->$|^(?:Coding[ _]Implications )?Revision Log$", re.I
 )
@@ -80,11 +92,28 @@ def load_text(name: str, text: str, options: ReadOptions = DEFAULT_READ) -> Poli
     return parse_source(source_from_bytes(name, text.encode("utf-8"), options))
 
 
-def parse_source(source: SourceText) -> PolicyDocument:
-    ctx = ParseContext(source)
+def _doubt_characters(ctx: ParseContext, source: SourceText) -> None:
+    """Doubt every line that holds a character the template never uses: a control character
+    (loaded with --allow-control-characters), a bidirectional control, a line too long to read."""
+    for line in source.lines:
+        if len(line.text) > MAX_LINE_CHARS:
+            ctx.doubt([line], "long line", f"a line of {len(line.text):,} characters, not read: {_LONG_LINE}")
     for line in source.lines if source.has_control_characters else ():
         if control := CONTROL.search(line.raw):
             ctx.doubt([line], "character", f"a character the template never uses: U+{ord(control.group(0)):04X}")
+    for line in source.lines if BIDI.search(source.text) else ():
+        if bidi := BIDI.search(line.raw):
+            ctx.doubt(
+                [line],
+                "character",
+                f"a bidirectional control (U+{ord(bidi.group(0)):04X}): the text may display "
+                "in another order than it reads",
+            )
+
+
+def parse_source(source: SourceText) -> PolicyDocument:
+    ctx = ParseContext(replace(source, lines=unread_long_lines(source.lines)))
+    _doubt_characters(ctx, source)
     header = parse_header(ctx)
     running_name = re.sub(r"\s*\(.*$", "", header.title)
     sections = split_sections(strip_page_headers(ctx, running_name))

@@ -70,6 +70,7 @@ def _collect_items(ctx: ParseContext, body: list[Line]) -> tuple[list[_Item], li
     notes: list[Line] = []
     outline = Outline()
     after_note = False
+    numbered_count = 0
     for index, line in enumerate(body):
         text = line.text.strip()
         if not text:
@@ -91,7 +92,8 @@ def _collect_items(ctx: ParseContext, body: list[Line]) -> tuple[list[_Item], li
         depth = outline.depth(sub.group(1), sub.group(2)) if sub and items else None
         if numbered:
             outline.reset()
-            expected = sum(1 for item in items if item.depth == 0) + 1
+            numbered_count += 1
+            expected = numbered_count
             if int(numbered.group(1)) != expected:
                 ctx.doubt([line], "label", f"item {numbered.group(1)}. where {expected}. was expected")
             items.append(_Item(0, numbered.group(1), numbered.group(2), [line]))

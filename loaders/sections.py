@@ -99,7 +99,7 @@ def _run_on(name: str, heading: str) -> str:
 
 def _heading_name(text: str) -> tuple[str | None, str]:
     """The section a line's text heads (None: none), and the text after its heading words."""
-    stripped = re.sub(r"^\*+|\*+$", "", text.strip())
+    stripped = text.strip().strip("*")
     for name, pattern in SECTION_HEADINGS:
         if match := pattern.match(stripped):
             return name, stripped[match.end() :]

@@ -45,6 +45,11 @@ def normalise(text: str) -> str:
     return _SPACES.sub(" ", text).rstrip() if "  " in text else text.rstrip()
 
 
+def unread_long_lines(lines: tuple[Line, ...]) -> tuple[Line, ...]:
+    """The lines with every line longer than ``MAX_LINE_CHARS`` left blank (its raw text kept)."""
+    return tuple(Line(line.number, line.raw, "") if len(line.text) > MAX_LINE_CHARS else line for line in lines)
+
+
 @dataclass(frozen=True)
 class SourceText:
     """A file as read: its own text and hash, and the numbered lines the parser reads.
@@ -82,9 +87,15 @@ class ReadOptions:
 
 
 DEFAULT_READ = ReadOptions()
+MAX_LINE_CHARS = 20_000
+"""The longest line read (the corpus's longest, in its flattened reading, has 9,221 characters):
+a longer one is flagged suspect and left unread, so reading time stays linear in the text."""
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
 """Characters the template never uses (TAB, LF and CR aside, and the form feed a PDF's text
 holds at each page break: layout, read as a line break)."""
+BIDI = re.compile("[\u202a-\u202e\u2066-\u2069]")
+"""Bidirectional embeddings, overrides and isolates (U+202E, right-to-left override, among them):
+they make text display in another order than it reads, and the template never uses them."""
 _CONTROL_BYTES = bytes(range(0, 9)) + b"\x0b" + bytes(range(14, 32)) + b"\x7f"
 
 

@@ -21,7 +21,9 @@ def test_every_command_meets_broken_input(tmp_path):
 
 def test_the_command_prints_its_figures(tmp_path):
     result = CliRunner().invoke(
-        cli, ["reliability", "--kills", "2", "--documents", "4", "--requests", "4", "--big-file-mb", "0"]
+        cli,
+        ["reliability", "--kills", "2", "--documents", "4", "--requests", "4", "--big-file-mb", "0"]
+        + ["--fhir", "10", "--long-line", "2000"],
     )
     assert result.exit_code == 0, result.output
     assert (
@@ -31,6 +33,11 @@ def test_the_command_prints_its_figures(tmp_path):
     assert "loads killed (SIGKILL) at random moments: 2; survived (both readers saw a whole, committed state): 2" in (
         result.output
     )
+    assert "| mutated FHIR payloads and CDS hook requests | 10 |" in result.output
+    assert "a body over 512,000 bytes answered 413, a text/plain body 415" in result.output
+    assert "V2025-12 / V2025-12 after; replaced files held open: 0" in result.output
+    assert "xlsx cells stored as formulas 0, CSV cells beginning as a formula 0" in result.output
+    assert "a criterion of 2,000 characters on one line, 9 kinds" in result.output
 
 
 def test_a_large_one_line_file_is_refused_by_the_size_limit(tmp_path):

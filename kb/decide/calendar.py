@@ -8,9 +8,12 @@ from datetime import date
 
 
 def add_months(start: date, months: int) -> tuple[date, str | None]:
-    """``start`` plus whole months; where the day does not exist, the month's last day and a note."""
+    """``start`` plus whole months; where the day does not exist, the month's last day and a note.
+    A month outside the calendar (before year 1, after 9999) is an ``OverflowError``, as in ``datetime``."""
     month_index = start.month - 1 + months
     year, month = start.year + month_index // 12, month_index % 12 + 1
+    if not date.min.year <= year <= date.max.year:
+        raise OverflowError(f"{start.isoformat()} + {months} months is outside the calendar (years 1 to 9999)")
     last = calendar.monthrange(year, month)[1]
     if start.day <= last:
         return date(year, month, start.day), None
@@ -21,5 +24,9 @@ def add_months(start: date, months: int) -> tuple[date, str | None]:
 
 
 def months_before(day: date, months: int) -> date:
-    """The same day ``months`` earlier (the month's last day where it does not exist)."""
-    return add_months(day, -months)[0]
+    """The same day ``months`` earlier (the month's last day where it does not exist); the
+    calendar's first day when that is earlier still (every recorded date is after it)."""
+    try:
+        return add_months(day, -months)[0]
+    except OverflowError:
+        return date.min

@@ -213,12 +213,15 @@ def _for_condition(rows: list[dict[str, Any]], request: Request) -> dict[str, An
 
 
 def _end(row: dict[str, Any], start: date) -> tuple[date | None, str | None]:
-    if row["months"]:
-        return add_months(start, row["months"])
-    if row["weeks"]:
-        return start + timedelta(weeks=row["weeks"]), None
-    if row.get("days"):
-        return start + timedelta(days=row["days"]), None
+    try:
+        if row["months"]:
+            return add_months(start, row["months"])
+        if row["weeks"]:
+            return start + timedelta(weeks=row["weeks"]), None
+        if row.get("days"):
+            return start + timedelta(days=row["days"]), None
+    except OverflowError:
+        return None, f"the end date would fall after {date.max.isoformat()}, the calendar's last day"
     return None, "the duration is unknown in this version" if row["text"] is None else "no length in the text"
 
 

@@ -19,13 +19,31 @@ def normalise(text: str) -> str:
     text = text.replace("\\geq", "≥").replace("\\leq", "≤").replace("’", "'").replace("≥", "≥")
     text = re.sub(r"[®™†‡]|\*+", "", text)
     text = re.sub(r"(\d), (\d{3})\b", r"\1,\2", text)
-    text = re.sub(r"\s*\((?:see appendi(?:x|ces) [a-z](?: and [a-z])?|off- ?label)\)", "", text, flags=re.I)
-    text = re.sub(r"\s+", " ", text).strip().casefold()
-    return re.sub(r"(?:[;.:,]|\s+(?:or|and))+$", "", text).strip()
+    text = re.sub(r"\s+", " ", text)
+    text = re.sub(r" ?\((?:see appendi(?:x|ces) [a-z](?: and [a-z])?|off- ?label)\)", "", text, flags=re.I)
+    return without_list_ending(text.strip().casefold()).strip()
+
+
+def without_list_ending(text: str) -> str:
+    """The text without the list punctuation and the 'or'/'and' that end it ("a, b, or" -> "a, b"),
+    cut from the end in one pass (a regular expression anchored at the end would try every start)."""
+    end = len(text)
+    while True:
+        start = end
+        while end and text[end - 1] in ";.:,":
+            end -= 1
+        for word in (" or", " and"):
+            if text.endswith(word, 0, end):
+                end -= len(word)
+        if end == start:
+            return text[:end]
 
 
 SPLIT = re.compile(r",\s*(?:or |and |and/or )?|\s+or\s+|\s+and\s+|\s+and/or\s+")
 EXAMPLES = re.compile(r"\s*\((?:e\.g\.|i\.e\.|including|such as|examples?)[^()]*(?:\([^()]*\)[^()]*)*\)")
+ACRONYM = re.compile(r"(?:^|(?<=[()]))([^()]+?) \(([a-z][a-z-]{1,7})\)")
+"""Words and the parenthesis after them; a match starts only where a parenthesis ends a run
+(trying every start inside a run would take time quadratic in its length)."""
 LEADING = re.compile(r"^(?:an?|the|another|other|any|either|both|all|generic|brand name)\s+")
 
 
@@ -60,7 +78,7 @@ def without_acronyms(phrase: str) -> str:
         initials = "".join(word[0] for word in words[-len(letters) :] if word)
         return match[1] if len(words) >= len(letters) and initials == letters else match[0]
 
-    return re.sub(r"([^()]+?) \(([a-z][a-z-]{1,7})\)", drop, phrase)
+    return ACRONYM.sub(drop, phrase)
 
 
 def concepts(kind: str, text: str) -> list[str] | None:

@@ -26,6 +26,9 @@ from kb.predicates.maxima import resolve
 from kb.predicates.phrases import concept, concepts, normalise
 from kb.predicates.rules import fact, read_atom
 
+MAX_READ_CHARS = 5_000
+"""The longest text the rules read (the corpus's longest record has 1,652 characters): a longer
+one is left to clinical review, and reading time stays bounded whatever a document holds."""
 OVERRIDES = Path(__file__).resolve().parents[1] / "data" / "predicates"
 HINT = r"\((?:[a-z0-9]{1,4}(?:,? (?:or|and) [a-z0-9]{1,4}|(?:, [a-z0-9]{1,4})+,? (?:or|and) [a-z0-9]{1,4}| [–-] [a-z0-9]{1,4}))\)"
 LOGIC_HINT = re.compile(rf"\s*(?:\(must meet[^)]*\)|{HINT})")
@@ -121,6 +124,10 @@ def read(text: str | None, context: str | None = None) -> tuple[Predicate, str]:
     """The predicate a text states (under its parent's text ``context``), and the rule(s) that read it."""
     if text is None:
         return {"op": "review", "reason": "the criterion's text is unknown"}, "unknown text"
+    if (longest := max(len(text), len(context or ""))) > MAX_READ_CHARS:
+        whose = "criterion's" if len(text) == longest else "parent criterion's"
+        reason = f"the {whose} text has {longest:,} characters; no criterion of the template has more than {MAX_READ_CHARS:,}"
+        return {"op": "review", "reason": reason}, "needs clinical review"
     clean = normalise(text)
     context = normalise(context) if context else None
     if (
@@ -147,7 +154,9 @@ def _compound(t: str, context: str | None) -> tuple[Predicate, str] | None:
         if labelled and found:
             then, rule = read(labelled[2], context)
             return {"op": "if", "cond": found[0], "then": then}, f"{found[1]} then {rule}"
-    if product := re.match(r"^(.+) \((?:(.+) only|all products except (.+))\)$", t):
+    if (" only)" in t or "all products except" in t) and (
+        product := re.match(r"^(.+) \((?:(.+) only|all products except (.+))\)$", t)
+    ):
         # "Y (X only)" is "For X only: Y": read as "If", which reads right wherever the item
         # stands (an option of a one-of list: X and Y; a must-meet-all item: (not X) or Y)
         drugs = concepts("drug", product[2] or product[3])

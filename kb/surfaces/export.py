@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import io
 import json
-import re
 from datetime import datetime
 from typing import Any
 
@@ -28,7 +27,7 @@ from kb.store.schema import RECORD_TABLES
 from kb.store.sources import document_text, provenance_text
 from kb.store.tree import CriteriaTree
 from kb.surfaces.fhir.questionnaire import export_questionnaire
-from kb.surfaces.reports import TEMPLATES, to_csv
+from kb.surfaces.reports import TEMPLATES, as_text, md, to_csv
 
 PROVENANCE = ("source", "revision", "clause", "confidence", "document", "lines")
 CSV_COLUMNS = (
@@ -74,7 +73,6 @@ SHEETS = {
     "dosing": "dosing",
     "unknown": "unknown",
 }
-_MARKDOWN = re.compile(r"([\\`*_{}\[\]<>|#])")
 
 
 def stamp(generated_at: datetime | None) -> str:
@@ -191,6 +189,7 @@ def export_xlsx(answer: Answer, generated_at: datetime | None = None) -> bytes:
     sheet.title = "about"
     for name, value in [*context(answer, generated_at).items(), ("reason", answer.reason)]:
         sheet.append([name, value])
+    as_text(sheet)
     rows = rows_in_force(answer, generated_at)
     shown = ("label", "depth", "text", "logic", "line_of_business", "value", *PROVENANCE)
     for table, title in SHEETS.items():
@@ -211,12 +210,8 @@ def _sheet(book: Workbook, title: str, columns: tuple[str, ...], rows: list[list
         cell.font = Font(bold=True)
     for row in rows:
         sheet.append(row)
+    as_text(sheet)
     sheet.freeze_panes = "A2"
-
-
-def md(text: Any) -> str:
-    """Policy text made safe for markdown: its own marks are escaped, table cells stay one line."""
-    return _MARKDOWN.sub(r"\\\1", str(text)).replace("\n", " ")
 
 
 def export_markdown(answer: Answer, generated_at: datetime | None = None) -> str:

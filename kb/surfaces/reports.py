@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -178,21 +179,24 @@ def mutation_text(report: MutationReport) -> str:
 
 
 def diff_markdown(diff: Diff, everything: bool = False) -> str:
-    def cell(text: Any) -> str:
-        return str(text or "").replace("|", "\\|").replace("\n", " ")
+    """The diff as a markdown document; document text escaped as ``kb export --format markdown`` does."""
 
-    def md(role: str, text: str) -> str:
-        return {"-": f"~~{text.strip()}~~ " if text.strip() else text, "+": f"**{text.strip()}** "}.get(role, text)
+    def cell(text: Any) -> str:
+        return md(text or "")
+
+    def styled(role: str, text: str) -> str:
+        words = md(text.strip())
+        return {"-": f"~~{words}~~ " if text.strip() else text, "+": f"**{words}** "}.get(role, md(text))
 
     out = [f"# {cell(_label(diff))}", ""]
     out += [f"- {cell(line)}" for line in context_lines([diff.before, diff.after], diff.notices)]
     out += ["", "| Change | Item | Substance | What changed | Source |", "|---|---|---|---|---|"]
     for change in diff.shown(everything):
         where = change.where_after or change.where_before or change.key
-        shown = _words(change, md) if change.words else change.summary
+        shown = "".join(styled(op, text) for op, text in change.words) if change.words else cell(change.summary)
         out.append(
             f"| {change.kind} | {change.table} {cell(where)} | {_substance(change)} | {cell(change.summary)}"
-            f"<br>{cell(shown)} | {cell(change.source_before or '-')} → {cell(change.source_after or '-')} |"
+            f"<br>{shown} | {cell(change.source_before or '-')} → {cell(change.source_after or '-')} |"
         )
     if diff.audit:
         out += [
@@ -248,11 +252,38 @@ def diff_rows(diff: Diff, everything: bool = False) -> list[dict[str, Any]]:
     ]
 
 
+_MARKDOWN = re.compile(r"([\\`*_{}\[\]<>|#])")
+_FORMULA = re.compile(r"^(?:[=+@\t\r]|-(?!\d+(?:\.\d+)?$)\S)")
+"""How a cell a spreadsheet would run as a formula begins (OWASP, CSV injection): =, +, @, a tab
+or a carriage return, or a minus sign before anything but a space or a plain negative number."""
+
+
+def md(text: Any) -> str:
+    """Policy text made safe for markdown: its own marks are escaped, table cells stay one line."""
+    return _MARKDOWN.sub(r"\\\1", str(text)).replace("\n", " ")
+
+
+def formula_safe(value: Any) -> Any:
+    """A value for a CSV cell: text a spreadsheet would run as a formula gets a leading ' (shown
+    as text, as spreadsheets do with it); other values as they are."""
+    return f"'{value}" if isinstance(value, str) and _FORMULA.match(value) else value
+
+
+def as_text(sheet: Any) -> None:
+    """Every text cell of an openpyxl worksheet stored as text, never as a formula (openpyxl
+    takes any text that begins with = for one)."""
+    for row in sheet.iter_rows():
+        for cell in row:
+            if cell.data_type == "f":
+                cell.data_type = "s"
+
+
 def to_csv(rows: list[dict[str, Any]], columns: tuple[str, ...] | list[str]) -> str:
+    """Rows as CSV, no cell a spreadsheet would run as a formula."""
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=list(columns), extrasaction="ignore")
     writer.writeheader()
-    writer.writerows(rows)
+    writer.writerows({key: formula_safe(value) for key, value in row.items()} for row in rows)
     return buffer.getvalue()
 
 

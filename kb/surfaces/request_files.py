@@ -8,6 +8,7 @@ not keep the others from being decided.
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -28,14 +29,36 @@ def _text(where: str, data: bytes, first_line: int = 1) -> str:
         raise RequestError(f"{where}:{line}", f"expected UTF-8 text; found bytes {bad!r}") from None
 
 
+class JsonNumberError(ValueError):
+    """A JSON integer of more digits than Python converts (``sys.get_int_max_str_digits``)."""
+
+
+def _integer(text: str) -> int:
+    digits = len(text.lstrip("-"))
+    if digits > sys.get_int_max_str_digits():
+        raise JsonNumberError(f"a number of {digits:,} digits")
+    return int(text)
+
+
+def json_value(text: str) -> Any:
+    """JSON text as Python values; an integer too long to convert is a ``JsonNumberError``
+    (Python would otherwise raise a bare ValueError from deep inside the decoder)."""
+    return json.loads(text, parse_int=_integer)
+
+
 def _object(where: str, text: str, expected: str, first_line: int = 1) -> dict[str, Any]:
     """The JSON object in ``text``, or an error naming the line and column of the problem."""
     try:
-        data = json.loads(text)
+        data = json_value(text)
     except json.JSONDecodeError as error:
         line = first_line + error.lineno - 1
         raise RequestError(
             f"{where}:{line}", f"not JSON ({error.msg} at column {error.colno}); expected {expected}"
+        ) from None
+    except JsonNumberError as error:
+        raise RequestError(
+            f"{where}:{first_line}",
+            f"{error}; expected {expected} with numbers of at most {sys.get_int_max_str_digits():,} digits",
         ) from None
     except RecursionError:
         raise RequestError(f"{where}:{first_line}", f"JSON nested too deeply; expected {expected}") from None

@@ -84,13 +84,21 @@ def _counts(value: str) -> list[int]:
 @click.option(
     "--big-file-mb", default=50.0, show_default=True, type=click.FloatRange(min=0), help="One-line file size (0: skip)."
 )
+@click.option("--fhir", default=500, show_default=True, type=click.IntRange(min=0), help="Mutated FHIR payloads.")
+@click.option(
+    "--long-line", default=200_000, show_default=True, type=click.IntRange(min=0), help="Long line length (0: skip)."
+)
 @click.option("--seed", default=16, show_default=True, help="Seed of the random mutations and kill moments.")
-def reliability(kills: int, documents: int, requests: int, big_file_mb: float, seed: int) -> None:
-    """Try broken and hostile input on every command, kill loads at random moments, load a large
-    one-line file, and print what became of each (see README, Reliability); exit 1 on any failure."""
-    from kb.reliability import report
+def reliability(
+    kills: int, documents: int, requests: int, big_file_mb: float, fhir: int, long_line: int, seed: int
+) -> None:
+    """Try broken and hostile input on every command and FHIR flow, kill loads at random moments,
+    load very long lines and a large one-line file, and print what became of each (see README,
+    Reliability); exit 1 on any failure."""
+    from kb.reliability import Sizes, report
 
-    text, problems = report(cli, METADATA, kills, documents, requests, big_file_mb, seed)
+    sizes = Sizes(kills, documents, requests, big_file_mb, fhir, long_line)
+    text, problems = report(cli, METADATA, sizes, seed)
     click.echo(text)
     for problem in problems:
         click.echo(f"PROBLEM: {problem}", err=True)

@@ -49,6 +49,7 @@ from kb.concepts.facts import FACTS
 from kb.concepts.match import Value, ancestors, kind_of, read_phrase, read_value
 from kb.dates import to_date
 from kb.surfaces.fhir.resources import FhirError, Issue, parse
+from kb.surfaces.request_files import JsonNumberError, json_value
 
 DATA = Path(__file__).parent / "data"
 FACT_SYSTEM = "urn:policy-as-data:fact"
@@ -383,9 +384,13 @@ def _supporting_value(fact_type: str, info: Any, where: str, source: str) -> Any
         text = info.valueString.strip()
         if text[:1] in "{[":
             try:
-                return json.loads(text)
+                return json_value(text)
             except json.JSONDecodeError as error:
                 raise FhirError(source, [Issue(f"{where}.valueString", f"JSON ({error.msg})")]) from None
+            except JsonNumberError as error:
+                raise FhirError(
+                    source, [Issue(f"{where}.valueString", f"JSON numbers a decimal holds; found {error}")]
+                ) from None
         return text
     raise FhirError(source, [Issue(f"{where}.value[x]", "valueBoolean, valueQuantity or valueString", "required")])
 

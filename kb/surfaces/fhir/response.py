@@ -16,7 +16,9 @@ from fhir.resources.R4B.questionnaireresponse import QuestionnaireResponse, Ques
 
 from kb.concepts.facts import FACTS, REQUEST_TYPES, Fact, Request, RequestError, read_fact
 from kb.concepts.quantity import QuantityError
+from kb.dates import to_date
 from kb.errors import KBError
+from kb.surfaces.fhir.facts import full_date
 from kb.surfaces.fhir.questionnaire import CONCEPT_SYSTEM, FACT_SYSTEM, URL_PREFIX, questionnaire
 from kb.surfaces.fhir.resources import FhirError, Issue, parse
 
@@ -80,7 +82,7 @@ def _raw(fact: Fact, field: str, value: Any) -> Any:
     if field == "valueDecimal":
         return float(value)
     if field == "valueDate":
-        return value.isoformat()
+        return to_date(value).isoformat()  # a partial date ("2025") names no day: refused
     return value
 
 
@@ -132,7 +134,7 @@ def response_request(response: QuestionnaireResponse, questions: set[str], sourc
         else:
             facts[name] = values[0]
     if service is None and response.authored is not None:
-        service = response.authored.date().isoformat()
+        service = full_date(response.authored, "QuestionnaireResponse.authored", source).isoformat()
     if service is None:
         issues.append(
             Issue(

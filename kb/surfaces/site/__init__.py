@@ -9,6 +9,7 @@ bad request), ``feed`` (Atom), ``cds`` (the CDS Hooks service of Da Vinci CRD). 
 from __future__ import annotations
 
 import json
+import os
 import tempfile
 from pathlib import Path
 
@@ -31,11 +32,20 @@ __all__ = [
 
 
 def site_metadata(metadata: Path, database: str) -> Path:
-    """The metadata file for a database named ``database``: as is for "kb", else a copy under that name."""
+    """The metadata file for a database named ``database``: as is for "kb", else a copy under that
+    name, held in memory (a file descriptor the ``datasette`` process inherits across exec), so
+    that serving leaves no file behind; where memory files do not exist, a temporary file."""
     if database == "kb":
         return metadata
     data = json.loads(metadata.read_text(encoding="utf-8"))
     data["databases"] = {database: data["databases"]["kb"]}
-    copy = Path(tempfile.mkdtemp(prefix="kb-site-")) / "datasette_metadata.json"
-    copy.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
-    return copy
+    text = json.dumps(data, ensure_ascii=False).encode("utf-8")
+    if not hasattr(os, "memfd_create"):
+        copy = Path(tempfile.mkdtemp(prefix="kb-site-")) / "datasette_metadata.json"
+        copy.write_bytes(text)
+        return copy
+    descriptor = os.memfd_create("datasette_metadata.json", 0)
+    os.write(descriptor, text)
+    os.lseek(descriptor, 0, os.SEEK_SET)
+    os.set_inheritable(descriptor, True)
+    return Path(f"/dev/fd/{descriptor}")

@@ -21,6 +21,7 @@ from datasette.utils.asgi import Base400, Response
 from datasette.views.base import DatasetteError
 
 from kb.surfaces.site.cds import cds_post
+from kb.surfaces.site.published import follow_published
 
 READING = ("GET", "HEAD")
 
@@ -62,7 +63,8 @@ def handle_exception(datasette: Any, request: Any, exception: BaseException) -> 
 
 @hookimpl
 def asgi_wrapper(datasette: Any) -> Callable[[Any], Any]:
-    """Refuse every method but GET and HEAD (and the CDS service POSTs, which write nothing)."""
+    """Refuse every method but GET and HEAD (and the CDS service POSTs, which write nothing);
+    serve the file ``kb load`` published last (``kb.surfaces.site.published``)."""
 
     def wrap(app: Callable[..., Awaitable[None]]) -> Callable[..., Awaitable[None]]:
         async def read_only(scope: dict[str, Any], receive: Any, send: Any) -> None:
@@ -74,6 +76,7 @@ def asgi_wrapper(datasette: Any) -> Callable[[Any], Any]:
                 )
                 await refusal.asgi_send(send)
                 return
+            follow_published(datasette)
             await app(scope, receive, send)
 
         return read_only

@@ -3,12 +3,14 @@
 
 The column names follow datasette-atom; that plugin (0.9) answers an empty result with an
 error (it takes the ``max()`` of no dates), so a span without changes could not be subscribed
-to. Here an empty result is an empty feed whose subtitle says why, links are made absolute, and
-every text is escaped by the XML writer.
+to. Here an empty result is an empty feed whose subtitle says why, links are made absolute (on
+the server's own address, not the request's Host header), and every text is escaped by the XML
+writer, with the characters XML does not allow shown as their control pictures.
 """
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Any
 from xml.etree import ElementTree
@@ -23,11 +25,33 @@ ATOM = "http://www.w3.org/2005/Atom"
 REQUIRED = {"atom_id", "atom_title", "atom_updated"}
 
 
+NOT_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+"""Characters XML 1.0 does not allow in a document (a feed holding one is not well-formed)."""
+
+
+def xml_text(text: str) -> str:
+    """Text an XML document can hold: a control character (a document loaded with
+    --allow-control-characters) shown as its Unicode control picture (U+001B as ␛), U+FFFE and U+FFFF as U+FFFD."""
+    return NOT_XML.sub(lambda m: chr(0x2400 + ord(m[0])) if m[0] < " " else "\ufffd", text)
+
+
 def _add(parent: ElementTree.Element, tag: str, text: str | None = None, **attributes: str) -> ElementTree.Element:
-    element = ElementTree.SubElement(parent, tag, attributes)
+    element = ElementTree.SubElement(parent, tag, {key: xml_text(value) for key, value in attributes.items()})
     if text is not None:
-        element.text = text
+        element.text = xml_text(text)
     return element
+
+
+def site_base(datasette: Any, request: Any) -> str:
+    """The address the feed's links start with: the plugin setting ``public_url`` where the site
+    is published under another name, else the address the server listens on; never the request's
+    Host header, which any client may set."""
+    configured = (datasette.plugin_config("policy_as_data") or {}).get("public_url")
+    if configured:
+        return str(configured).rstrip("/")
+    host, port = request.scope.get("server") or ("localhost", None)
+    default = {"http": 80, "https": 443}.get(request.scheme)
+    return f"{request.scheme}://{host}" + (f":{port}" if port and port != default else "")
 
 
 def atom(title: str, self_url: str, base: str, rows: list[dict[str, Any]], subtitle: str) -> bytes:
@@ -64,10 +88,9 @@ async def render_atom(
     checked = query_checked(datasette, database, query_name, args)
     problems = " ".join(checked.problems) if checked else ""
     subtitle = f"{len(rows)} entries ({span})" if rows else f"No entries ({span}). {problems}".strip()
-    base = f"{request.scheme}://{request.host}"
-    body = atom(
-        f"{title} ({span})" if span else title, request.url, base, [dict(zip(columns, r)) for r in rows], subtitle
-    )
+    base = site_base(datasette, request)
+    self_url = base + request.path + (f"?{request.query_string}" if request.query_string else "")
+    body = atom(f"{title} ({span})" if span else title, self_url, base, [dict(zip(columns, r)) for r in rows], subtitle)
     return Response(body, content_type="application/atom+xml; charset=utf-8")
 
 
