@@ -53,17 +53,21 @@ class UnloggedChange:
 
 @dataclass
 class HistoryAudit:
-    """A policy's history audited: the span from its earliest to its newest version, and each
-    loaded document against the previous one."""
+    """A policy's history audited: the span from its earliest to its newest version, each
+    loaded document against the previous one, and what the change data claims
+    (``change_data``: one line per claim no witness supports, ``revisions.scrutiny``)."""
 
     policy_id: str
     span: Diff
     history: Audit
     documents: list[Audit]
+    change_data: list[str] = field(default_factory=list)
 
     def problems(self) -> list[str]:
-        """Every problem once (a document pair's problem is often one of the history's too)."""
-        return list(dict.fromkeys(self.history.problems() + [p for audit in self.documents for p in audit.problems()]))
+        """Every problem once (a document pair's problem is often one of the history's too), then
+        the change data's claims that no witness supports."""
+        audited = self.history.problems() + [p for audit in self.documents for p in audit.problems()]
+        return list(dict.fromkeys(audited + self.change_data))
 
 
 @dataclass

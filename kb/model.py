@@ -63,6 +63,10 @@ class Provenance:
     confidence: str | None = None
 
 
+CONFIDENCE = ("high", "medium", "medium-low", "low")
+"""Confidence levels, strongest first."""
+
+
 @dataclass(frozen=True)
 class Record:
     """Base of every stored record kind; ``KIND`` names its table."""

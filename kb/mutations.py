@@ -21,6 +21,7 @@ from kb.model import PolicyDocument
 from kb.store import Plan, connect, store_policy, transaction
 from revisions.changes import ChangeSet
 from revisions.mutants import OPERATORS, Mutant, mutants
+from revisions.scrutiny import scrutinise_timeline
 from revisions.timeline import build_timeline
 
 STAMP = "2000-01-01T00:00:00+00:00"
@@ -64,7 +65,8 @@ def audit_problems(
     connection = sqlite3.connect(":memory:", isolation_level=None)
     connection.row_factory = sqlite3.Row
     template.backup(connection)
-    plan = Plan.of(documents, build_timeline(documents, changesets, rule))
+    timeline = build_timeline(documents, changesets, rule)
+    plan = Plan.of(documents, timeline)
     with transaction(connection):
         store_policy(connection, plan, STAMP)
     policy = documents[-1].policy_id
@@ -72,7 +74,7 @@ def audit_problems(
         "SELECT valid_from FROM version WHERE policy_id = ? ORDER BY valid_from", (policy,)
     ).fetchall()
     diff = Diff(as_of(connection, policy, versions[0][0]), as_of(connection, policy, versions[-1][0]), [])
-    problems = audit_diff(connection, diff).problems()
+    problems = audit_diff(connection, diff).problems() + [str(f) for f in scrutinise_timeline(timeline, changesets)]
     connection.close()
     return problems
 

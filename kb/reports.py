@@ -156,6 +156,11 @@ def history_text(result: HistoryAudit) -> str:
             f"Document of {step['to']} against the document of {step['from']}: the log rows it adds, against the diff between the two",
         ]
         out += audit_lines(audit)
+    out += [
+        "",
+        f"Change data against the log and the stored copies: {len(result.change_data)} claim(s) no witness supports",
+    ]
+    out += [f"  {line}" for line in result.change_data]
     problems = result.problems()
     out += ["", f"problems: {len(problems)}", *(f"  {p}" for p in problems)]
     return "\n".join(out)

@@ -156,7 +156,7 @@ def support(slots: list[Slot], record: Record, low: int, high: int, near: int) -
             span = slots[m].get(record).provenance.span  # type: ignore[union-attr]
             return Provenance(Source.CARRIED, slots[m].document_sha256, span, slots[m].revision.key, carried, level)
     for m in range(low, high + 1):
-        for witness in slots[m].changeset.copies if slots[m].changeset else ():
+        for witness in slots[m].changeset.witnesses if slots[m].changeset else ():
             if shows(witness, record):
                 why = f"{carried}; {witness.source} ({slots[m].changeset.version}) reads “{witness.words}”"  # type: ignore[union-attr]
                 return Provenance(
@@ -183,7 +183,7 @@ def _closed_by(closing: Slot | None, record: Record, level: str, actions: tuple[
 
 def _copy(slot: Slot, record: Record) -> Provenance | None:
     """The copy of this very version that shows ``record``, if any."""
-    for witness in slot.changeset.copies if slot.changeset else ():
+    for witness in slot.changeset.witnesses if slot.changeset else ():
         if shows(witness, record):
             note = witness.note or f"{witness.source} reads “{witness.words}”"
             return Provenance(witness.source, revision=slot.revision.key, clause=note, confidence=witness.confidence)
