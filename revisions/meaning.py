@@ -70,3 +70,9 @@ def states_words(clause: str, text: str) -> bool:
     """Does a clause state every content word of a text (so that it vouches for the text)?"""
     wanted = content_words(text)
     return bool(wanted) and wanted <= content_words(clause)
+
+
+def shares_words(clause: str, text: str) -> bool:
+    """Does a clause state at least half the content words of a text (it speaks of it, partly)?"""
+    wanted = content_words(text)
+    return bool(wanted) and 2 * len(wanted & content_words(clause)) >= len(wanted)

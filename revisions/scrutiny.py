@@ -31,7 +31,7 @@ from revisions.changes import ChangeSet, Operation, _coerce
 from revisions.clauses import quantities
 from revisions.copies import CopyDocument, squeeze
 from revisions.log import Revision
-from revisions.meaning import Meaning, meaning_of, signs, states_logic, states_words
+from revisions.meaning import Meaning, meaning_of, shares_words, signs, states_logic, states_words
 from revisions.timeline import Timeline
 
 UNWITNESSED = "medium-low"
@@ -233,48 +233,64 @@ def _vouched(values: dict[str, Any]) -> list[str]:
     return [str(v) for k, v in values.items() if k not in _STRUCTURAL and v not in ("", "unknown", None)]
 
 
+@dataclass(frozen=True)
+class Standing:
+    """What vouches for an operation's values before its revision: the strongest witness's
+    confidence and what it is, and whether the log (a clause, or an operation whose clause set
+    the values, or a clause that states at least half their words) is among the witnesses."""
+
+    level: str
+    what: str
+    by_log: bool
+
+
 def standing(
     op: Operation, clause: str, ordered: list[ChangeSet], by_date: dict[date, Revision], changeset: ChangeSet
-) -> tuple[str, str]:
-    """The strongest witness of ``op``'s values before its revision, and what it is."""
-    values = _vouched(op.before)
-    if all(states_words(clause, v) for v in values):
-        return "high", f"clause #{op.clause} states it"
-    best = (UNWITNESSED, "no clause, operation or copy shows it")
+) -> Standing:
+    """The strongest witness of ``op``'s values before its revision (see the module doc)."""
+    if all(states_words(clause, v) for v in _vouched(op.before)):
+        return Standing("high", f"clause #{op.clause} states it", True)
+    partly = all(shares_words(clause, v) for v in _vouched(op.before))
+    best = Standing(UNWITNESSED, "no clause, operation or copy shows it", partly)
     for earlier in (c for c in ordered if c.revision < changeset.revision):
         for setter in earlier.operations:
             if (setter.kind, setter.key) != (op.kind, op.key) or setter.action not in ("insert", "update"):
                 continue
             after = _coerce(op.kind, setter.after)[0]
             if all(after.get(k) == v for k, v in _coerce(op.kind, op.before)[0].items() if k in setter.after):
-                said = (
-                    by_date[earlier.revision].clause_texts.get(setter.clause, "") if earlier.revision in by_date else ""
-                )
+                revision = by_date.get(earlier.revision)
+                said = revision.clause_texts.get(setter.clause, "") if revision else ""
                 level = "high" if all(states_words(said, str(v)) for v in _vouched(setter.after)) else setter.confidence
-                if stronger(level, best[0]) or best[0] == level:
-                    best = (level, f"the operation of {earlier.revision:%m.%d.%y} that set it")
-    text = squeeze(_text(op.before) or "")
-    for c in ordered:
-        for witness in c.witnesses:
-            shown = (witness.kind, witness.key) == (op.kind, op.key) and squeeze(witness.words) in text
-            if shown and stronger(witness.confidence, best[0]):
-                best = (witness.confidence, f"{witness.source} shows “{witness.words}”")
+                if not stronger(best.level, level):
+                    best = Standing(level, f"the operation of {earlier.revision:%m.%d.%y} that set it", True)
+    text = _text(op.before) or ""
+    for witness in (w for c in ordered for w in c.witnesses if (w.kind, w.key) == (op.kind, op.key)):
+        if squeeze(witness.words) in squeeze(text) and stronger(witness.confidence, best.level):
+            best = Standing(witness.confidence, f"{witness.source} shows “{witness.words}”", best.by_log)
+    for copy in (copy for c in ordered for copy in c.sources):
+        line = copy.line_of(op.kind, op.key)
+        if line and line.cut and line.reading and meaning_of(line.reading) == meaning_of(text) and not best.by_log:
+            best = Standing(UNSHOWN, f"the one reading of where {copy.source} stops", False)
     return best
 
 
 def confidence_support(
     changeset: ChangeSet, op: Operation, clause: str, ordered: list[ChangeSet], by_date: dict[date, Revision]
 ) -> list[Finding]:
-    """An operation's confidence in its values before must not exceed their strongest witness."""
+    """An operation's confidence in its values before must not exceed their strongest witness,
+    and values the log does not state but a copy shows rest on the copy, not the log."""
     if op.source != Source.LOG or op.action not in ("update", "remove") or not _vouched(op.before):
         return []
-    level, what = standing(op, clause, ordered, by_date, changeset)
+    found = standing(op, clause, ordered, by_date, changeset)
+    level, what = found.level, found.what
     if stronger(op.confidence, level):
         return [
             Finding(
                 changeset.path, op.line, f"confidence {op.confidence}, but its values before rest on {what} ({level})"
             )
         ]
+    if not found.by_log and not what.startswith("no "):
+        return [Finding(changeset.path, op.line, f"cites the log, but no clause states its values before: {what}")]
     if level == UNWITNESSED and what.startswith("no ") and not op.note:
         return [Finding(changeset.path, op.line, f"confidence {op.confidence} with no witness and no note saying why")]
     return []
