@@ -33,6 +33,7 @@ from kb.facts import Request, RequestError, fact_vocabulary
 from kb.model import PolicyDocument
 from kb.mutations import MutationReport, mutation_check
 from kb.predicates.coverage import coverage
+from kb.scrutiny import scrutinise_timeline
 from kb.search import ensure_index, passages, store_passages
 from kb.staging import staged, writer_lock
 from kb.store import LoadReport, Plan, connect, store_policy, transaction
@@ -41,7 +42,6 @@ from loaders.centene import load_path, load_text, policy_id_of
 from loaders.source import DEFAULT_READ, ReadOptions
 from revisions.changes import ChangeSet, load_changesets
 from revisions.log import DEFAULT_RULE, RULES
-from revisions.scrutiny import scrutinise_timeline
 from revisions.timeline import build_timeline
 
 T = TypeVar("T")
@@ -340,7 +340,7 @@ class KnowledgeBase:
     ) -> HistoryAudit:
         """The revision-log audit of the policy's whole history (earliest to newest version), of
         each loaded document against the one before it, and of the change data's claims against
-        the log and the stored copies (``revisions.scrutiny``). ``changes``: audit that folder's
+        the log and the stored copies (``kb.scrutiny``). ``changes``: audit that folder's
         change data instead, in a knowledge base built from it and the stored documents."""
         if changes is not None:
             return self._audit_folder(policy_id, changes)

@@ -55,7 +55,7 @@ class UnloggedChange:
 class HistoryAudit:
     """A policy's history audited: the span from its earliest to its newest version, each
     loaded document against the previous one, and what the change data claims
-    (``change_data``: one line per claim no witness supports, ``revisions.scrutiny``)."""
+    (``change_data``: one line per claim no witness supports, ``kb.scrutiny``)."""
 
     policy_id: str
     span: Diff

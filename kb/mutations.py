@@ -18,10 +18,10 @@ from kb.audit import audit_diff
 from kb.diff import Diff
 from kb.errors import KBError
 from kb.model import PolicyDocument
+from kb.scrutiny import scrutinise_timeline
 from kb.store import Plan, connect, store_policy, transaction
 from revisions.changes import ChangeSet
 from revisions.mutants import OPERATORS, Mutant, mutants
-from revisions.scrutiny import scrutinise_timeline
 from revisions.timeline import build_timeline
 
 STAMP = "2000-01-01T00:00:00+00:00"

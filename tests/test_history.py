@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from datetime import date
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from revisions.changes import apply_backwards, apply_forwards, load_changesets
-from revisions.log import revisions_from_log, split_clauses
+from revisions.log import classify, revisions_from_log, split_clauses
 from revisions.timeline import intervals
 from tests.conftest import CHANGES
 
@@ -140,6 +141,44 @@ def test_clauses_split():
         "revised Commercial approval durations to “6 months, whichever is longer;”",
         "references reviewed and updated",
     ]
+
+
+@pytest.mark.parametrize(
+    ("description", "expected"),
+    [
+        # issue 23: a newer document's row written with commas is as many clauses as it says
+        ("4Q 2026 annual review: updated criteria, references reviewed.", ["updated criteria", "references reviewed"]),
+        (
+            "4Q 2021 annual review: added additional pathway for use as induction therapy and revised requirement "
+            "for use as single agent therapy to only apply to pediatric ALL per NCCN; references reviewed and updated.",
+            [
+                "added additional pathway for use as induction therapy",
+                "revised requirement for use as single agent therapy to only apply to pediatric ALL per NCCN",
+                "references reviewed and updated",
+            ],
+        ),
+        ("RT1: removed x, added y and revised z", ["removed x", "added y", "revised z"]),
+        # a lead-in before the verb, and "and" inside a value, stay whole
+        (
+            "RT4: for disease that is not relapsed or refractory and Philadelphia chromosome-negative, updated age "
+            "to ≥ 15 years",
+            [
+                "for disease that is not relapsed or refractory and Philadelphia chromosome-negative, updated age to ≥ 15 years"
+            ],
+        ),
+        (
+            "Q: added criteria option when prescribed as frontline therapy and age ≥ 18 years",
+            ["added criteria option when prescribed as frontline therapy and age ≥ 18 years"],
+        ),
+    ],
+)
+def test_clauses_split_however_punctuated(description, expected):
+    assert split_clauses(description) == expected
+
+
+def test_a_comma_row_files_each_clause_under_its_own_category():
+    clauses = split_clauses("4Q 2026 annual review: updated criteria, references reviewed")
+    assert [classify(c) for c in clauses] == ["criteria", "references"]
 
 
 def test_rule_is_replaceable(document):

@@ -4,7 +4,7 @@
 *all*, the polarity ``chromosome negative`` and no value; "Age ≥ 65 years" the value
 ``65 year``. A clause of the log is read the same way, so that an operation's change can be
 held against the clause it cites: a change of logic, polarity or value the clause does not
-state is a problem (``revisions.scrutiny``).
+state is a problem (``kb.scrutiny``).
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ the versions before, which nothing downstream can see:
   (the first revision's too): without it the versions before it are lost;
 - every clause of a revision is carried out by an operation;
 - an operation changes logic, polarity, negation or values only as its clause states them
-  (``revisions.meaning``);
+  (``kb.meaning``);
 - an operation citing a copy describes the copy's version, and the copy shows its record
   with the values it states; a record the copy does not show (or where it is cut off) is
   ``low`` at most, with a note saying why;
@@ -26,12 +26,12 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from kb.meaning import Meaning, meaning_of, shares_words, signs, states_logic, states_words
 from kb.model import CONFIDENCE, Logic, Source
 from revisions.changes import ChangeSet, Operation, _coerce
 from revisions.clauses import quantities
 from revisions.copies import CopyDocument, squeeze
 from revisions.log import Revision
-from revisions.meaning import Meaning, meaning_of, shares_words, signs, states_logic, states_words
 from revisions.timeline import Timeline
 
 UNWITNESSED = "medium-low"
