@@ -152,12 +152,20 @@ def _effective(row: sqlite3.Row, rule: str) -> date:
     return RULES[rule](revision)
 
 
+def effective_dates(revisions: list[sqlite3.Row], revision_date: str) -> dict[str, str]:
+    """When the version a revision led to takes effect under each effective-date rule (the
+    same date under every rule unless the revision's Date and P&T month disagree)."""
+    row = next((r for r in revisions if r["revision_date"] == revision_date), None)
+    return {rule: _effective(row, rule).isoformat() for rule in RULES} if row is not None else {}
+
+
 def version_under(
     connection: sqlite3.Connection, policy_id: str, when: date | str, rule: str, known_at: str = FOREVER
 ) -> dict[str, Any] | None:
     """The version in force on ``when`` under the effective-date ``rule``, as known at
     ``known_at``, with its window under that rule (``valid_from``/``valid_to``) and as stored
-    (``stored_from``); None where no version is vouched for.
+    (``stored_from``), and the day it takes effect under each rule (``effective_dates``); None
+    where no version is vouched for.
 
     The versions are the same whatever the rule; only the days each is in force differ, so
     a version under another rule than the stored one is found from the revision log's Date
@@ -174,7 +182,8 @@ def version_under(
             key: rows[0][key]
             for key in ("label", "valid_from", "valid_to", "revision_date", "basis", "document_sha256")
         }
-        return {**view, "rule": rule, "stored_from": rows[0]["valid_from"]}
+        dates = effective_dates(_revisions(connection, policy_id, known_at), view["revision_date"])
+        return {**view, "rule": rule, "stored_from": rows[0]["valid_from"], "effective_dates": dates}
     revisions = _revisions(connection, policy_id, known_at)
     versions = {
         row["revision_date"]: row
@@ -194,7 +203,8 @@ def version_under(
     later = [s for s, _ in starts if s > start]
     view = {key: row[key] for key in ("label", "valid_from", "valid_to", "revision_date", "basis", "document_sha256")}
     view.update(valid_from=start.isoformat(), valid_to=later[0].isoformat() if later else None)
-    return {**view, "rule": rule, "stored_from": row["valid_from"]}
+    dates = effective_dates(revisions, revision)
+    return {**view, "rule": rule, "stored_from": row["valid_from"], "effective_dates": dates}
 
 
 def _not_covered_reason(connection: sqlite3.Connection, policy: sqlite3.Row, params: dict[str, str], rule: str) -> str:
