@@ -48,7 +48,8 @@ class Answer:
     ``rule`` is the effective-date rule the answer is read under; ``rule_dependent`` the
     windows holding ``as_of`` in which the rules disagree (each with what the other rule
     reads); ``loaded_at`` the latest load the answer reflects (knowledge time, with
-    ``known_at``); ``documents`` the documents its citations name, by SHA-256.
+    ``known_at``); ``documents`` the documents its citations name, by SHA-256; ``title`` the
+    policy's title (its drug); ``revisions`` the revision log as known then.
     """
 
     policy_id: str
@@ -62,6 +63,8 @@ class Answer:
     rule_dependent: list[dict[str, Any]] = field(default_factory=list)
     loaded_at: str | None = None
     documents: dict[str, dict[str, Any]] = field(default_factory=dict)
+    title: str | None = None
+    revisions: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def covered(self) -> bool:
@@ -115,6 +118,11 @@ def as_of(
     params = _params(policy_id, when, known_at)
     rule = rule or policy["effective_date_rule"]
     answer = Answer(policy_id, when, params["known_at"] if known_at else None, "in force", rule=rule)
+    answer.title = policy["title"]
+    answer.revisions = [
+        {k: row[k] for k in ("label", "revision_date", "pt_month", "effective_date", "description")}
+        for row in _revisions(connection, policy_id, params["known_at"])
+    ]
     answer.loaded_at = connection.execute(
         "SELECT max(recorded_at) FROM version WHERE policy_id = :policy AND recorded_at <= :known_at", params
     ).fetchone()[0]
