@@ -76,3 +76,15 @@ def test_kb_audit_changes_dir_names_the_line_of_change_data_it_refuses(loaded_kb
     path.write_text(path.read_text(encoding="utf-8").replace("6 cycles total;", "8 cycles total;"), encoding="utf-8")
     result = CliRunner().invoke(cli, ["audit", POLICY, "--db", str(loaded_kb.path), "--changes", str(tmp_path)])
     assert result.exit_code == 1 and "2022-08-02.toml:24" in result.output and "Traceback" not in result.output
+
+
+def test_the_copy_is_stored_in_the_knowledge_base_as_a_source_document(loaded_kb):
+    row = loaded_kb.connection.execute(
+        "SELECT * FROM copy_document WHERE policy_id = ? AND superseded_at IS NULL", (POLICY,)
+    ).fetchone()
+    changesets = {c.revision.isoformat(): c for c in load_changesets(CHANGES)}
+    (copy,) = changesets["2023-08-06"].sources
+    assert (row["source"], row["version"], row["revision_date"]) == ("copy-11.23", "V2023", "2023-08-06")
+    assert row["sha256"] == hashlib.sha256(row["text"].encode("utf-8")).hexdigest() == copy.sha256
+    assert row["cut_off"].startswith("criterion I.A.5.ph-negative.age: the copy stops at “ii. Eith”")
+    assert row["file"] == "copy-11.23.toml" and "/" not in row["file"]
