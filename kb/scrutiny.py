@@ -9,9 +9,10 @@ the versions before, which nothing downstream can see:
 - every clause of a revision is carried out by an operation;
 - an operation changes logic, polarity, negation or values only as its clause states them
   (``kb.meaning``);
-- an operation citing a copy describes the copy's version, and the copy shows its record
-  with the values it states; a record the copy does not show (or where it is cut off) is
-  ``low`` at most, with a note saying why;
+- an operation citing a copy describes the copy's version, quotes what the copy reads of its
+  record (``quote``, checked against the stored copy), and the copy shows its record with the
+  values it states; a record the copy does not show (or where it is cut off) is ``low`` at
+  most, with a note saying why;
 - a quote of a copy (``[[copy]]``) is read in the stored copy, at no more than its confidence;
 - an operation's confidence is no stronger than what vouches for its values before the
   revision: its clause stating them (high), an earlier operation that set them (that
@@ -190,6 +191,10 @@ def copy_citation(changeset: ChangeSet, op: Operation, ordered: list[ChangeSet])
         )
     line = copy.line_of(op.kind, op.key)
     text = _text(op.before) or ""
+    if not op.quote:
+        return fail(f"cites {op.source} without quoting what it reads of {op.kind} {op.key} ('quote = ...')")
+    if line is None or squeeze(op.quote) not in squeeze(line.text):
+        return fail(f"quotes {op.source} “{op.quote}”, which the copy does not read of {op.kind} {op.key}")
     if line is None or line.cut:
         where = f"it stops at “{line.text}”" if line else "it has no line of it"
         if stronger(op.confidence, UNSHOWN) or not op.note:

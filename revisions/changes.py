@@ -21,7 +21,7 @@ from revisions.copies import CopyDocument, load_copies
 ACTIONS = ("insert", "remove", "update", "unknown")
 UNKNOWN_VALUE = "unknown"
 _KINDS = {kind.KIND: kind for kind in RECORD_KINDS}
-_OP_KEYS = {"action", "kind", "key", "clause", "source", "confidence", "before", "after", "note"}
+_OP_KEYS = {"action", "kind", "key", "clause", "source", "confidence", "before", "after", "note", "quote"}
 _FILE_KEYS = {"policy", "revision", "version", "unlogged", "change", "copy"}
 _COPY_KEYS = {"source", "kind", "key", "words", "confidence", "note"}
 
@@ -38,6 +38,8 @@ class Operation:
     after: dict[str, Any]
     note: str | None
     line: int
+    quote: str | None = None
+    """What the copy an operation cites reads of its record (an operation citing the log quotes nothing)."""
 
 
 @dataclass(frozen=True)
@@ -164,6 +166,8 @@ def _operation(path: str, raw: dict[str, Any], line: int | None) -> Operation:
         raise fail(f"confidence one of {CONFIDENCE}", raw.get("confidence"))
     if not isinstance(raw.get("clause"), int) or not isinstance(raw.get("key"), str):
         raise fail("a 'key' (text) and the 'clause' number it implements")
+    if not isinstance(raw.get("quote", ""), str):
+        raise fail("a 'quote' as text (the words of the copy the operation cites)", raw.get("quote"))
     if raw["action"] in ("remove", "update") and not raw.get("before"):
         raise fail(f"a [change.before] table for action {raw['action']}")
     if raw["action"] in ("insert", "update") and not raw.get("after"):
@@ -185,6 +189,7 @@ def _operation(path: str, raw: dict[str, Any], line: int | None) -> Operation:
         dict(raw.get("after", {})),
         raw.get("note"),
         line or 0,
+        raw.get("quote"),
     )
 
 
