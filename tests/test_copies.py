@@ -4,6 +4,7 @@ change-data folder (`kb audit --changes DIR`)."""
 from __future__ import annotations
 
 import hashlib
+import json
 import shutil
 
 import pytest
@@ -88,3 +89,18 @@ def test_the_copy_is_stored_in_the_knowledge_base_as_a_source_document(loaded_kb
     assert row["sha256"] == hashlib.sha256(row["text"].encode("utf-8")).hexdigest() == copy.sha256
     assert row["cut_off"].startswith("criterion I.A.5.ph-negative.age: the copy stops at “ii. Eith”")
     assert row["file"] == "copy-11.23.toml" and "/" not in row["file"]
+
+
+def test_kb_audit_json_lists_the_change_datas_unsupported_claims(loaded_kb, tmp_path):
+    shutil.copytree(CHANGES, tmp_path / POLICY)
+    path = tmp_path / POLICY / "2023-08-06.toml"
+    # the version reads "B-cell ALL is CD22 positive;", but the copy shows only "CD22 positive"
+    text = path.read_text(encoding="utf-8").replace('words = "CD22 positive"', 'words = "B-cell ALL is CD22 positive"')
+    path.write_text(text, encoding="utf-8")
+    base = ["audit", POLICY, "--db", str(loaded_kb.path), "--json"]
+    assert json.loads(CliRunner().invoke(cli, base).output)["change_data"] == []
+    data = json.loads(CliRunner().invoke(cli, [*base, "--changes", str(tmp_path)]).output)
+    assert data["change_data"] == [
+        "change data 2023-08-06.toml:75: quotes copy-11.23 “B-cell ALL is CD22 positive”, which the copy does not read"
+    ]
+    assert data["change_data"][0] in data["problems"]
