@@ -17,7 +17,7 @@ from loaders.logic import logic_of
 from revisions.clauses import quantities
 
 _POLARITY = re.compile(r"\b([A-Za-z0-9]+)[\s-](positive|negative)\b", re.IGNORECASE)
-_WITH = re.compile(r"\b(with|without)\s+([A-Za-z0-9]+)", re.IGNORECASE)
+_WITH = re.compile(r"\b(with|without)\s+(?:an?\s+|the\s+)?([A-Za-z0-9]+)", re.IGNORECASE)
 _NEGATION = re.compile(r"\b(?:not|no longer|never|no)\b", re.IGNORECASE)
 _LOGIC_WORDS = {
     Logic.ALL: re.compile(r"[“\"]and[”\"]|\bboth\b|\ball of\b|\(\w+ and \w+\)", re.IGNORECASE),

@@ -148,23 +148,27 @@ def unstated(op: Operation, number: int, clause: str, moved: frozenset[str] = fr
             found.append(f"changes the logic from {old.value} to {new.value}, which {cites} does not state")
         if was.negations != now.negations and not said.negations:
             found.append(f"adds or removes a negation ({before!r} -> {after!r}), which {cites} does not state")
-    turned = {
-        "update": (was.polarities ^ now.polarities) if before and after else frozenset(),
-        "insert": now.polarities,
-        "remove": was.polarities,
-    }[op.action]
-    for term, sign in sorted(turned):
+    for term, sign, flipped in _polarities(op.action, was, now):
         named = signs(said, term)
-        flipped = (
-            op.action == "update" and signs(was, term) and signs(now, term) and signs(was, term) != signs(now, term)
-        )
-        if (named and sign not in named) or (flipped and sign in signs(now, term) and sign not in named):
+        if (named and sign not in named) or (flipped and not named):
             found.append(f"reads {term} {sign}, but {cites} names {term} {'/'.join(sorted(named)) or 'nothing'}")
     compared = op.action == "insert" or (op.action == "update" and before is not None)
     new_values = now.values - was.values - moved if op.action == "update" else now.values
     if compared and (missing := sorted(new_values - quantities(clause))):
         found.append(f"states {', '.join(missing)} after the revision, which {cites} does not name")
     return found
+
+
+def _polarities(action: str, was: Meaning, now: Meaning) -> list[tuple[str, str, bool]]:
+    """The polarities an operation brings in or takes out, each with whether it turns a term the
+    other way: an insert's, a removal's, an update's new ones and those whose term it drops."""
+    if action == "insert":
+        return [(t, s, False) for t, s in sorted(now.polarities)]
+    if action == "remove":
+        return [(t, s, False) for t, s in sorted(was.polarities)]
+    added = [(t, s, bool(signs(was, t))) for t, s in sorted(now.polarities - was.polarities)]
+    dropped = [(t, s, False) for t, s in sorted(was.polarities - now.polarities) if not signs(now, t)]
+    return added + dropped
 
 
 def _copy(ordered: list[ChangeSet], source: str) -> CopyDocument | None:
