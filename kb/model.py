@@ -65,6 +65,8 @@ class Provenance:
 
 
 _NOT_CONTENT = ("provenance", "occurrence")
+CONFIDENCE = ("high", "medium", "medium-low", "low")
+"""Confidence levels, strongest first."""
 
 
 @dataclass(frozen=True)

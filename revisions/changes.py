@@ -15,13 +15,13 @@ from pathlib import Path
 from typing import Any
 
 from kb.errors import ChangeDataError
-from kb.model import RECORD_KINDS, Criterion, Logic, PolicyState, Provenance, Record, Source, Unknown
+from kb.model import CONFIDENCE, RECORD_KINDS, Criterion, Logic, PolicyState, Provenance, Record, Source, Unknown
+from revisions.copies import CopyDocument, load_copies
 
 ACTIONS = ("insert", "remove", "update", "unknown")
-CONFIDENCE = ("high", "medium", "medium-low", "low")
 UNKNOWN_VALUE = "unknown"
 _KINDS = {kind.KIND: kind for kind in RECORD_KINDS}
-_OP_KEYS = {"action", "kind", "key", "clause", "source", "confidence", "before", "after", "note"}
+_OP_KEYS = {"action", "kind", "key", "clause", "source", "confidence", "before", "after", "note", "quote"}
 _FILE_KEYS = {"policy", "revision", "version", "unlogged", "change", "copy"}
 _COPY_KEYS = {"source", "kind", "key", "words", "confidence", "note"}
 
@@ -38,12 +38,15 @@ class Operation:
     after: dict[str, Any]
     note: str | None
     line: int
+    quote: str | None = None
+    """What the copy an operation cites reads of its record (an operation citing the log quotes nothing)."""
 
 
 @dataclass(frozen=True)
 class Witness:
     """What an older copy of the policy shows of the version a revision led to: the record
-    ``kind``/``key`` reads ``words`` (a passage of its text) in that copy."""
+    ``kind``/``key`` reads ``words`` (a passage of its text) in that copy; ``path`` is the
+    stored copy the words are a line of (empty: the change file quotes them)."""
 
     source: str
     kind: str
@@ -52,6 +55,7 @@ class Witness:
     confidence: str
     note: str | None
     line: int
+    path: str = ""
 
 
 @dataclass(frozen=True)
@@ -59,8 +63,8 @@ class ChangeSet:
     """The operations of one revision (identified by its Date) of one policy.
 
     ``unlogged`` is the confidence that what no clause of the revision names was left
-    unchanged by it (the log may be incomplete); ``copies`` what older copies show of the
-    version it led to."""
+    unchanged by it (the log may be incomplete); ``copies`` what the change data quotes of
+    older copies of the version it led to; ``sources`` those copies themselves."""
 
     path: str
     policy: str
@@ -69,6 +73,19 @@ class ChangeSet:
     operations: tuple[Operation, ...]
     unlogged: str = "medium"
     copies: tuple[Witness, ...] = ()
+    sources: tuple[CopyDocument, ...] = ()
+
+    @property
+    def witnesses(self) -> tuple[Witness, ...]:
+        """What older copies show of the version the revision led to: the change data's quotes,
+        then every line of a stored copy that shows a record (a cut line shows none)."""
+        lines = tuple(
+            Witness(copy.source, line.kind, line.key, line.text, copy.confidence, None, line.line, copy.path)
+            for copy in self.sources
+            for line in copy.lines
+            if line.key and not line.cut
+        )
+        return self.copies + lines
 
 
 def _op_lines(text: str, table: str = "change") -> list[int]:
@@ -149,6 +166,8 @@ def _operation(path: str, raw: dict[str, Any], line: int | None) -> Operation:
         raise fail(f"confidence one of {CONFIDENCE}", raw.get("confidence"))
     if not isinstance(raw.get("clause"), int) or not isinstance(raw.get("key"), str):
         raise fail("a 'key' (text) and the 'clause' number it implements")
+    if not isinstance(raw.get("quote", ""), str):
+        raise fail("a 'quote' as text (the words of the copy the operation cites)", raw.get("quote"))
     if raw["action"] in ("remove", "update") and not raw.get("before"):
         raise fail(f"a [change.before] table for action {raw['action']}")
     if raw["action"] in ("insert", "update") and not raw.get("after"):
@@ -170,13 +189,21 @@ def _operation(path: str, raw: dict[str, Any], line: int | None) -> Operation:
         dict(raw.get("after", {})),
         raw.get("note"),
         line or 0,
+        raw.get("quote"),
     )
 
 
 def load_changesets(folder: Path) -> list[ChangeSet]:
-    """Every ``*.toml`` change file in a folder, in revision order."""
+    """Every ``*.toml`` change file in a folder, in revision order, each with the stored copies
+    (``copies/*.toml``) of the version its revision led to."""
     sets = [parse_changeset(str(path), path.read_text(encoding="utf-8")) for path in sorted(folder.glob("*.toml"))]
-    return sorted(sets, key=lambda s: s.revision)
+    by_revision = {changeset.revision: changeset for changeset in sets}
+    for copy in load_copies(folder):
+        changeset = by_revision.get(copy.revision)
+        if changeset is None:
+            raise ChangeDataError(copy.path, None, "a revision that has a change file", copy.revision.isoformat())
+        by_revision[copy.revision] = replace(changeset, sources=(*changeset.sources, copy))
+    return sorted(by_revision.values(), key=lambda s: s.revision)
 
 
 def _coerce(kind: str, values: dict[str, Any]) -> tuple[dict[str, Any], set[str]]:

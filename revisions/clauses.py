@@ -18,17 +18,19 @@ from kb.model import LINES_OF_BUSINESS
 CATEGORY_TABLES: dict[str, frozenset[str]] = {
     "criteria": frozenset({"criterion", "statement"}),
     "template": frozenset({"criterion", "cross_reference", "statement"}),
-    "duration": frozenset({"duration"}),
+    "duration": frozenset({"duration", "criterion"}),
     "cross_reference": frozenset({"cross_reference", "criterion"}),
     "references": frozenset({"reference"}),
     "coding": frozenset({"code"}),
     "dosing": frozenset({"dosing", "criterion"}),
 }
-"""Which record tables a clause of each category can speak of ("other": any)."""
+"""Which record tables a clause of each category can speak of ("other": any); a duration's
+cycle cap ("up to 6 cycles total") speaks of the criteria that limit cycles too."""
 
 PRIMARY: dict[str, frozenset[str]] = {
     "criteria": frozenset({"criterion"}),
     "dosing": frozenset({"dosing", "criterion"}),
+    "duration": frozenset({"duration"}),
 }
 """A clause of these categories must touch one of these tables ("updated criteria" is not met by the FDA statement alone)."""
 
@@ -39,6 +41,7 @@ _QUANTITY = re.compile(
 )
 _QUOTE = re.compile(r"[“\"]([^”\"]+)[”\"]")
 _POLICY = re.compile(r"\b[A-Z]{2,4}(?:\.[A-Z]{2,5})+\.\d+\b")
+_SECTIONS = (("I", re.compile(r"\binitial\b", re.I)), ("II", re.compile(r"\bcontinu(?:ed|ation)\b", re.I)))
 _AFTER_VERBS = re.compile(r"\b(?:added|adds?|include[sd]?|new)\b", re.IGNORECASE)
 _BEFORE_VERBS = re.compile(r"\b(?:removed|removal|removes?|deleted|retired)\b", re.IGNORECASE)
 
@@ -56,12 +59,14 @@ class Value:
 @dataclass(frozen=True)
 class Reading:
     """A clause as the audit checks it: its action (the reason cut off), the values it names,
-    the lines of business it is limited to, and the side its verb speaks of ("removed": before)."""
+    the lines of business it is limited to, the side its verb speaks of ("removed": before),
+    and the sections it names ("initial criteria": I; "continued therapy": II; none: any)."""
 
     action: str
     values: tuple[Value, ...]
     lines_of_business: tuple[str, ...]
     side: str = "either"
+    sections: tuple[str, ...] = ()
 
 
 def quantity(number: str, unit: str) -> str:
@@ -103,4 +108,5 @@ def read_clause(text: str) -> Reading:
     for match in _POLICY.finditer(action):
         values.append(Value("policy", match.group(0), _side(action, match.start(), match.end(), default)))
     named = tuple(lob for lob in LINES_OF_BUSINESS if re.search(rf"\b{lob}\b(?!\.)", action))
-    return Reading(action, tuple(dict.fromkeys(values)), named, default)
+    sections = tuple(section for section, words in _SECTIONS if words.search(action))
+    return Reading(action, tuple(dict.fromkeys(values)), named, default, sections)

@@ -27,7 +27,7 @@ RULES: dict[str, EffectiveDateRule] = {"pt-month-start": first_of_pt_month, "rev
 DEFAULT_RULE = "pt-month-start"
 
 _CATEGORIES = (
-    ("references", re.compile(r"references? (?:were )?reviewed and updated", re.I)),
+    ("references", re.compile(r"references? (?:were )?reviewed(?: and updated)?", re.I)),
     ("coding", re.compile(r"HCPCS|code", re.I)),
     ("duration", re.compile(r"approval duration", re.I)),
     ("cross_reference", re.compile(r"references? to [A-Z]{2,4}\.|policy reference", re.I)),
@@ -100,7 +100,35 @@ def split_clauses(description: str) -> list[str]:
         else:
             current.append(char)
     clauses.append("".join(current))
-    return [c.strip().rstrip(".").strip() for c in clauses if c.strip().rstrip(".").strip()]
+    whole = [c.strip().rstrip(".").strip() for c in clauses if c.strip().rstrip(".").strip()]
+    return [part for clause in whole for part in _split_joined(clause)]
+
+
+_REVIEWED = r"(?:references?\s+(?:were\s+)?reviewed|template\s+changes?)\b"
+_ACTION = (
+    r"(?:added|adds|removed|revised|updated|corrected|clarified|modified|changed|replaced|deleted|expanded"
+    r"|extended|retired|converted|reformatted)\b"
+)
+_VERB = rf"(?:{_REVIEWED}|{_ACTION})"
+# a bare trailing verb ("references reviewed and updated") does not start a clause of its own
+_JOINT = re.compile(rf"(?:,\s*(?:and\s+)?|\s+and\s+)(?={_REVIEWED}|{_ACTION}\s+\w)", re.IGNORECASE)
+
+
+def _split_joined(clause: str) -> list[str]:
+    """A clause joining others with commas or "and" ("updated criteria, references reviewed";
+    "added a pathway and revised a requirement"), split where each part starts with a change
+    verb; a lead-in ("for Ph-negative disease, updated age to ...") or a quote stays whole."""
+    if not re.match(_VERB, clause, re.IGNORECASE):
+        return [clause]
+    parts, start = [], 0
+    for match in _JOINT.finditer(clause):
+        before = clause[: match.start()]
+        if before.count("“") > before.count("”") or before.count('"') % 2:
+            continue
+        parts.append(clause[start : match.start()])
+        start = match.end()
+    parts.append(clause[start:])
+    return [part.strip() for part in parts if part.strip()]
 
 
 def classify(clause: str) -> str:

@@ -1,6 +1,6 @@
 """Defects planted in a copy of the change data, to measure what the audit catches.
 
-Every mutant is generated from the change data itself, by five operators applied to every
+Every mutant is generated from the change data itself, by operators applied to every
 operation (or record) they fit, so that the figure is not a choice of easy cases:
 
 - ``drop``: leave one operation out;
@@ -10,7 +10,16 @@ operation (or record) they fit, so that the figure is not a choice of easy cases
 - ``unlogged``: add a change no clause names (the first untouched item of each criteria set
   and the first untouched duration, its text altered before the revision);
 - ``citation``: make an operation cite the next clause of its revision;
-- ``move``: move an operation to the revision before or after its own.
+- ``move``: move an operation to the revision before or after its own;
+- ``logic``: logic words turned the other way ("both ... (i and ii)" <-> "one of ... (i or ii)",
+  all <-> any) in every operation on one record;
+- ``polarity``: "positive" <-> "negative", "with" <-> "without" likewise;
+- ``single-witness``: a number changed in values before that rest on a copy (one witness);
+- ``deleted``: a whole change file left out;
+- ``confidence``: an operation's confidence raised one level;
+- ``source``: an operation's source changed (the log to a stored copy, a copy to the log);
+- ``quote``: a high-confidence quote of a stored copy that the copy does not read;
+- ``swap``: two sibling items a revision removes swapped in position.
 
 Operations of the earliest revision are left alone: the state they lead back to is not stored
 (nothing before the earliest version is vouched for), so a defect there changes nothing an
@@ -20,14 +29,28 @@ auditor signs.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 
-from kb.model import Criterion, Duration, PolicyState, Record
-from revisions.changes import ChangeSet, Operation
+from kb.model import CONFIDENCE, Criterion, Duration, PolicyState, Record
+from revisions.changes import ChangeSet, Operation, Witness
 from revisions.provenance import touches
 
-OPERATORS = ("drop", "value", "unlogged", "citation", "move")
+OPERATORS = (
+    "drop",
+    "value",
+    "unlogged",
+    "citation",
+    "move",
+    "logic",
+    "polarity",
+    "single-witness",
+    "deleted",
+    "confidence",
+    "source",
+    "quote",
+    "swap",
+)
 
 
 @dataclass(frozen=True)
@@ -162,7 +185,7 @@ def _untouched(state: PolicyState, changeset: ChangeSet) -> list[Record]:
 
 
 def mutants(changesets: list[ChangeSet], clauses: dict[str, int], states: dict[str, PolicyState]) -> list[Mutant]:
-    """Every mutant of the five operators, in a fixed order."""
+    """Every mutant of the operators, in a fixed order."""
     ordered = tuple(sorted(changesets, key=lambda c: c.revision))
     return [
         *dropped(ordered),
@@ -170,4 +193,157 @@ def mutants(changesets: list[ChangeSet], clauses: dict[str, int], states: dict[s
         *unlogged(ordered, states),
         *cited(ordered, clauses),
         *moved(ordered),
+        *_rewritten(ordered, "logic", _logic_flipped),
+        *_rewritten(ordered, "polarity", _polarity_flipped),
+        *single_witness(ordered),
+        *deleted(ordered),
+        *raised(ordered),
+        *resourced(ordered),
+        *fabricated(ordered, states),
+        *swapped(ordered),
     ]
+
+
+_FLIPS = (
+    (r"\bboth of the following\b", "one of the following"),
+    (r"\bone of the following\b", "both of the following"),
+    (r"\((\w+) and (\w+)\)", r"(\1 or \2)"),
+    (r"\((\w+) or (\w+)\)", r"(\1 and \2)"),
+)
+_POLES = {"positive": "negative", "negative": "positive", "with": "without", "without": "with"}
+
+
+def _logic_flipped(value: object) -> object | None:
+    """Logic words turned the other way ("both of the following (i and ii)" -> "one of the following (i or ii)")."""
+    if value in ("all", "any"):
+        return "any" if value == "all" else "all"
+    if not isinstance(value, str):
+        return None
+    flipped = value
+    for pattern, replacement in _FLIPS:
+        if re.search(pattern, value):
+            flipped = re.sub(pattern, replacement, flipped, count=1)
+    return flipped if flipped != value else None
+
+
+def _polarity_flipped(value: object) -> object | None:
+    """The first polarity word turned ("chromosome-positive" -> "chromosome-negative", "with" -> "without")."""
+    if not isinstance(value, str):
+        return None
+    match = re.search(r"(?<=[\s-])(positive|negative)\b|\b(with|without)\b(?=\s+\w)", value)
+    if match is None:
+        return None
+    word = match.group(0)
+    return value[: match.start()] + _POLES[word] + value[match.end() :]
+
+
+def _rewritten(
+    changesets: tuple[ChangeSet, ...], operator: str, change: Callable[[object], object | None]
+) -> Iterator[Mutant]:
+    """Every record whose operations state a value ``change`` applies to: all its operations'
+    values changed alike (logic fields with their text), so that the change data stays consistent."""
+    seen: set[tuple[str, str]] = set()
+    for changeset in changesets[1:]:
+        for op in changeset.operations:
+            texts = [table.get("text") for table in (op.before, op.after)]
+            if (op.kind, op.key) in seen or not any(change(t) is not None for t in texts):
+                continue
+            seen.add((op.kind, op.key))
+            yield Mutant(
+                operator,
+                f"{operator} {op.kind} {op.key} ({_where(changeset, op)})",
+                tuple(_rewrite(c, (op.kind, op.key), change) for c in changesets),
+            )
+
+
+def _rewrite(changeset: ChangeSet, record: tuple[str, str], change: Callable[[object], object | None]) -> ChangeSet:
+    def fix(table: dict[str, object]) -> dict[str, object]:
+        return {n: (v if (new := change(v)) is None or n == "rule" else new) for n, v in table.items()}
+
+    operations = tuple(
+        replace(op, before=fix(op.before), after=fix(op.after)) if (op.kind, op.key) == record else op
+        for op in changeset.operations
+    )
+    return replace(changeset, operations=operations)
+
+
+def single_witness(changesets: tuple[ChangeSet, ...]) -> Iterator[Mutant]:
+    """A number changed in the values before of an operation resting on a copy (its one witness)."""
+    for index, changeset in enumerate(changesets[1:], 1):
+        for n, op in enumerate(changeset.operations):
+            text = op.before.get("text")
+            if op.source == "log" or not isinstance(text, str) or not re.search(r"\d", text):
+                continue
+            new = replace(op, before={**op.before, "text": altered(text)})
+            rest = [new if m == n else o for m, o in enumerate(changeset.operations)]
+            yield Mutant(
+                "single-witness", f"single-witness {text!r}: {_where(changeset, op)}", _with(changesets, index, rest)
+            )
+
+
+def deleted(changesets: tuple[ChangeSet, ...]) -> Iterator[Mutant]:
+    """Each revision's change file deleted."""
+    for index, changeset in enumerate(changesets):
+        rest = changesets[:index] + changesets[index + 1 :]
+        yield Mutant("deleted", f"delete {changeset.path.rsplit('/', 1)[-1]}", rest)
+
+
+def raised(changesets: tuple[ChangeSet, ...]) -> Iterator[Mutant]:
+    """Each operation's confidence raised one level (where it is not high)."""
+    for index, changeset in enumerate(changesets[1:], 1):
+        for n, op in enumerate(changeset.operations):
+            level = CONFIDENCE.index(op.confidence)
+            if level == 0 or op.action in ("insert", "unknown"):
+                continue
+            up = CONFIDENCE[level - 1]
+            rest = [replace(o, confidence=up) if m == n else o for m, o in enumerate(changeset.operations)]
+            yield Mutant(
+                "confidence", f"{op.confidence} -> {up}: {_where(changeset, op)}", _with(changesets, index, rest)
+            )
+
+
+def resourced(changesets: tuple[ChangeSet, ...]) -> Iterator[Mutant]:
+    """Each operation's source changed: the log to each stored copy, a copy to the log."""
+    copies = sorted({copy.source for c in changesets for copy in c.sources})
+    for index, changeset in enumerate(changesets[1:], 1):
+        for n, op in enumerate(changeset.operations):
+            if op.action in ("insert", "unknown"):
+                continue
+            for source in copies if op.source == "log" else ["log"]:
+                rest = [replace(o, source=source) if m == n else o for m, o in enumerate(changeset.operations)]
+                name = f"source {op.source} -> {source}: {_where(changeset, op)}"
+                yield Mutant("source", name, _with(changesets, index, rest))
+
+
+def fabricated(changesets: tuple[ChangeSet, ...], states: dict[str, PolicyState]) -> Iterator[Mutant]:
+    """A quote of a stored copy, at high confidence, of a record of its version that the copy does not read."""
+    for index, changeset in enumerate(changesets):
+        state = states.get(changeset.revision.isoformat())
+        for copy in changeset.sources if state else ():
+            for record in state.all():  # type: ignore[union-attr]
+                text = getattr(record, "text", None)
+                if not text or copy.quotes(text):
+                    continue
+                quote = Witness(copy.source, record.KIND, record.key, text, "high", None, 0)
+                both = replace(changeset, copies=(*changeset.copies, quote))
+                name = f"quote {copy.source} “{text}” for {record.KIND} {record.key}"
+                yield Mutant("quote", name, changesets[:index] + (both,) + changesets[index + 1 :])
+
+
+def swapped(changesets: tuple[ChangeSet, ...]) -> Iterator[Mutant]:
+    """Two sibling items a revision removes, swapped in position."""
+    for index, changeset in enumerate(changesets[1:], 1):
+        removed = [
+            (n, op) for n, op in enumerate(changeset.operations) if op.action == "remove" and "position" in op.before
+        ]
+        for (n, one), (m, other) in zip(removed, removed[1:]):
+            if one.before.get("parent_id") != other.before.get("parent_id"):
+                continue
+            places = {n: other.before["position"], m: one.before["position"]}
+            rest = [
+                replace(o, before={**o.before, "position": places[k]}) if k in places else o
+                for k, o in enumerate(changeset.operations)
+            ]
+            yield Mutant(
+                "swap", f"swap {one.key} and {other.key} ({changeset.revision})", _with(changesets, index, rest)
+            )

@@ -18,9 +18,12 @@ The log is the primary source, so its clauses come first. An operation whose ``s
 copy takes its ``before`` values from that copy (with its confidence); its ``after`` values
 are the clause's, checked against the version after it.
 
-Confidence is the weakest of the source's own and that of every revision crossed to reach it
-(``ChangeSet.unlogged``: how sure we are that what a revision's log does not name was left
-alone). One run gets one provenance, so an unchanged record stays one stored interval.
+Each version states its own: the revisions a version's element crosses are those between
+that version and its source (V2024-11 carries a line of the 11.25 document across 07.15.25
+only; V2021 across every revision from 08.02.22), and its confidence is the weakest of the
+source's own and that of every revision crossed (``ChangeSet.unlogged``: how sure we are that
+what a revision's log does not name was left alone). So an unchanged record is stored as one
+interval per version where what vouches for it differs.
 """
 
 from __future__ import annotations
@@ -135,9 +138,8 @@ def _clause(slot: Slot, op: Operation) -> str:
 
 
 def support(slots: list[Slot], record: Record, low: int, high: int, near: int) -> Provenance | None:
-    """The provenance of ``record`` over its run ``low..high`` (steps 1-5 of the module doc),
-    for the reconstructed versions around ``near`` (a document is cited from the nearest one)."""
-    names, level = _crossing(slots, low, high)
+    """The provenance of ``record`` in version ``near`` of its run ``low..high`` (steps 1-5 of
+    the module doc): the revisions it crosses are those between this version and its source."""
     for op in slots[low].operations:
         if _sets(op, record):  # an operation whose values before rest on a copy states its values after by the log
             own = op.confidence if op.source == Source.LOG else "high"
@@ -145,24 +147,26 @@ def support(slots: list[Slot], record: Record, low: int, high: int, near: int) -
                 Source.LOG,
                 revision=slots[low].revision.key,
                 clause=_clause(slots[low], op),
-                confidence=weakest(own, level),
+                confidence=weakest(own, _crossing(slots, low, near)[1]),
             )
     closing = slots[high + 1] if high + 1 < len(slots) else None
-    if removal := _closed_by(closing, record, level, ("remove",)):
+    if removal := _closed_by(closing, record, _crossing(slots, near, high)[1], ("remove",)):
         return removal
-    carried = f"unlogged = unchanged: no clause of {names} names it"
     for m in [*range(near + 1, high + 1), *range(near - 1, low - 1, -1)]:  # the nearest later document first
         if slots[m].document_sha256:
+            names, level = _crossing(slots, min(near, m), max(near, m))
+            carried = f"unlogged = unchanged: no clause of {names} names it"
             span = slots[m].get(record).provenance.span  # type: ignore[union-attr]
             return Provenance(Source.CARRIED, slots[m].document_sha256, span, slots[m].revision.key, carried, level)
     for m in range(low, high + 1):
-        for witness in slots[m].changeset.copies if slots[m].changeset else ():
+        for witness in slots[m].changeset.witnesses if slots[m].changeset else ():
             if shows(witness, record):
-                why = f"{carried}; {witness.source} ({slots[m].changeset.version}) reads “{witness.words}”"  # type: ignore[union-attr]
+                names, level = _crossing(slots, min(near, m), max(near, m))
+                why = f"unlogged = unchanged: no clause of {names} names it; {witness.source} ({slots[m].changeset.version}) reads “{witness.words}”"  # type: ignore[union-attr]
                 return Provenance(
                     Source.CARRIED, None, None, slots[m].revision.key, why, weakest(witness.confidence, level)
                 )
-    return _closed_by(closing, record, level, ("update",))
+    return _closed_by(closing, record, _crossing(slots, near, high)[1], ("update",))
 
 
 def _closed_by(closing: Slot | None, record: Record, level: str, actions: tuple[str, ...]) -> Provenance | None:
@@ -183,7 +187,7 @@ def _closed_by(closing: Slot | None, record: Record, level: str, actions: tuple[
 
 def _copy(slot: Slot, record: Record) -> Provenance | None:
     """The copy of this very version that shows ``record``, if any."""
-    for witness in slot.changeset.copies if slot.changeset else ():
+    for witness in slot.changeset.witnesses if slot.changeset else ():
         if shows(witness, record):
             note = witness.note or f"{witness.source} reads “{witness.words}”"
             return Provenance(witness.source, revision=slot.revision.key, clause=note, confidence=witness.confidence)
@@ -199,15 +203,12 @@ def attribute(slots: list[Slot]) -> list[PolicyState | None]:
             first = slots[low].state.records[kind][key]  # type: ignore[union-attr]
             if first.provenance.source == Source.UNKNOWN:
                 continue
-            found = None
             for index in range(low, high + 1):
                 state = states[index]
                 if state is None or slots[index].document_sha256:
-                    found = None  # the versions past a document are told by another segment
                     continue
-                found = found or support(slots, first, low, high, index)
                 record = state.records[kind][key]
-                provenance = _copy(slots[index], record) or found
+                provenance = _copy(slots[index], record) or support(slots, first, low, high, index)
                 if provenance is not None:
                     state.records[kind][key] = replace(record, provenance=provenance)
     return states

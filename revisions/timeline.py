@@ -118,13 +118,23 @@ def _check_dates(revisions: list[Revision], changesets: list[ChangeSet]) -> None
 
 
 def _check_copies(slots: list[Slot]) -> None:
-    """What an older copy shows of a version must be in its reconstruction: else the change data is wrong."""
+    """What an older copy shows of a version must be in its reconstruction, in the order the
+    copy prints it: else the change data is wrong."""
     for slot in slots:
-        for witness in slot.changeset.copies if slot.changeset and slot.state else ():
+        for copy in slot.changeset.sources if slot.changeset and slot.state else ():
+            places = {c.item_id: (c.parent_id, c.position) for c in slot.state.criteria().values()}  # type: ignore[union-attr]
+            if (line := copy.out_of_order(places)) is not None:
+                raise ChangeDataError(
+                    copy.path,
+                    line.line,
+                    f"criterion {line.key} after the items {copy.source} prints before it, as the copy orders them",
+                    f"position {places[line.key][1]:g} under {places[line.key][0]}",
+                )
+        for witness in slot.changeset.witnesses if slot.changeset and slot.state else ():
             record = slot.state.records[witness.kind].get(witness.key)  # type: ignore[union-attr]
             if record is None or not shows(witness, record):
                 raise ChangeDataError(
-                    slot.changeset.path,  # type: ignore[union-attr]
+                    witness.path or slot.changeset.path,  # type: ignore[union-attr]
                     witness.line,
                     f"{witness.kind} {witness.key} reading “{witness.words}” in the version after the revision, "
                     f"as {witness.source} shows it",

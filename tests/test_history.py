@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from datetime import date
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from revisions.changes import apply_backwards, apply_forwards, load_changesets
-from revisions.log import revisions_from_log, split_clauses
+from revisions.log import classify, revisions_from_log, split_clauses
 from revisions.timeline import intervals
 from tests.conftest import CHANGES
 
@@ -93,7 +94,8 @@ def test_every_reconstructed_record_cites_its_clause(loaded_kb):
 
 
 def test_unchanged_item_keeps_its_value_and_says_what_carries_it(timeline):
-    """I.A.1 reads the same from V2021 on: no clause names it, copy-11.23 shows it in V2023."""
+    """I.A.1 reads the same from V2021 on: no clause names it, copy-11.23 shows it in V2023.
+    Each version states the revisions it crosses to the document (issue 23), so each is a row."""
     rows = sorted(
         (i for i in intervals(timeline.versions) if i.record.KIND == "criterion" and i.record.key == "I.A.1"),
         key=lambda i: i.valid_from,
@@ -101,9 +103,17 @@ def test_unchanged_item_keeps_its_value_and_says_what_carries_it(timeline):
     assert {i.record.text for i in rows} == {"Diagnosis of B-cell ALL;"}
     assert [(i.valid_from, i.record.provenance.source) for i in rows] == [
         (date(2021, 11, 1), "carried"),
+        (date(2022, 11, 1), "carried"),
         (date(2023, 11, 1), "copy-11.23"),
         (date(2024, 5, 13), "carried"),
+        (date(2024, 11, 1), "carried"),
         (date(2025, 11, 1), "document"),
+    ]
+    crossed = [i.record.provenance.clause for i in rows if i.record.provenance.source == "carried"][1:]
+    assert crossed == [
+        "unlogged = unchanged: no clause of 08.06.23, 05.13.24, 07.11.24, 07.15.25 names it",
+        "unlogged = unchanged: no clause of 07.11.24, 07.15.25 names it",
+        "unlogged = unchanged: no clause of 07.15.25 names it",
     ]
     assert all(a.valid_to == b.valid_from for a, b in zip(rows, rows[1:])) and rows[-1].valid_to is None
     carried = rows[0].record.provenance
@@ -112,10 +122,14 @@ def test_unchanged_item_keeps_its_value_and_says_what_carries_it(timeline):
         carried.clause == "unlogged = unchanged: no clause of 08.02.22, 08.06.23, 05.13.24, 07.11.24, 07.15.25 names it"
     )
     cd22 = [i for i in intervals(timeline.versions) if i.record.key == "I.A.4" and i.record.KIND == "criterion"]
-    assert sorted((i.valid_from, i.record.label) for i in cd22)[::2] == [
-        (date(2021, 11, 1), "3."),  # numbered 3 before "Age ≥ 1 year" was inserted (and in copy-11.23)
-        (date(2024, 5, 13), "4."),
-    ]
+    labels = {i.valid_from: i.record.label for i in cd22}
+    # numbered 3 before "Age ≥ 1 year" was inserted (and in copy-11.23), 4 from RT4 on
+    assert {day: label for day, label in labels.items() if day < date(2024, 5, 13)} == {
+        date(2021, 11, 1): "3.",
+        date(2022, 11, 1): "3.",
+        date(2023, 11, 1): "3.",
+    }
+    assert {label for day, label in labels.items() if day >= date(2024, 5, 13)} == {"4."}
 
 
 def test_clauses_split():
@@ -127,6 +141,44 @@ def test_clauses_split():
         "revised Commercial approval durations to “6 months, whichever is longer;”",
         "references reviewed and updated",
     ]
+
+
+@pytest.mark.parametrize(
+    ("description", "expected"),
+    [
+        # issue 23: a newer document's row written with commas is as many clauses as it says
+        ("4Q 2026 annual review: updated criteria, references reviewed.", ["updated criteria", "references reviewed"]),
+        (
+            "4Q 2021 annual review: added additional pathway for use as induction therapy and revised requirement "
+            "for use as single agent therapy to only apply to pediatric ALL per NCCN; references reviewed and updated.",
+            [
+                "added additional pathway for use as induction therapy",
+                "revised requirement for use as single agent therapy to only apply to pediatric ALL per NCCN",
+                "references reviewed and updated",
+            ],
+        ),
+        ("RT1: removed x, added y and revised z", ["removed x", "added y", "revised z"]),
+        # a lead-in before the verb, and "and" inside a value, stay whole
+        (
+            "RT4: for disease that is not relapsed or refractory and Philadelphia chromosome-negative, updated age "
+            "to ≥ 15 years",
+            [
+                "for disease that is not relapsed or refractory and Philadelphia chromosome-negative, updated age to ≥ 15 years"
+            ],
+        ),
+        (
+            "Q: added criteria option when prescribed as frontline therapy and age ≥ 18 years",
+            ["added criteria option when prescribed as frontline therapy and age ≥ 18 years"],
+        ),
+    ],
+)
+def test_clauses_split_however_punctuated(description, expected):
+    assert split_clauses(description) == expected
+
+
+def test_a_comma_row_files_each_clause_under_its_own_category():
+    clauses = split_clauses("4Q 2026 annual review: updated criteria, references reviewed")
+    assert [classify(c) for c in clauses] == ["criteria", "references"]
 
 
 def test_rule_is_replaceable(document):

@@ -60,15 +60,28 @@ def test_six_months_rests_on_the_08_02_22_clause(loaded_kb, day):
         )
 
 
-def test_ii_a_3_in_v2021_rests_on_unlogged_equals_unchanged(loaded_kb):
+def test_v2021_has_no_cycle_limit_and_v2022_cites_the_08_02_22_clause(loaded_kb):
+    """Issue 23: the history reference reads "No cycle limit (added 08.02.22)" for V2021."""
+    v2021 = loaded_kb.as_of(POLICY, "2022-01-15")
+    assert not [r for r in v2021.criteria() if "cycles" in (r["text"] or "")]
+    assert [r["label"] for r in v2021.criteria() if r["parent_id"] == "II.A"] == ["1.", "2.", "3."]
+    row = _row(loaded_kb.as_of(POLICY, "2022-12-01"), "criterion", "II.A.3")
+    assert row["text"] == "Member has not received ≥ 6 cycles of Besponsa;"
+    assert (row["source"], row["revision"]) == ("log", "2022-08-02")
+    # the log adds the limit to the initial criteria (#2); the continued-therapy one comes with the
+    # approval duration's "(up to 6 cycles total)" (#3)
+    assert row["clause"] == "approval duration revised to 6 months (up to 6 cycles total)"
+
+
+def test_ii_a_2_in_v2021_rests_on_unlogged_equals_unchanged(loaded_kb):
     answer = loaded_kb.as_of(POLICY, "2022-01-15")
-    row = _row(answer, "criterion", "II.A.3")
+    row = _row(answer, "criterion", "II.A.2")
     assert row["source"] == "carried" and row["clause"].startswith("unlogged = unchanged")
-    assert (row["document_sha256"], row["first_line"]) == (SHA, _line("3. Member has not received"))
+    assert (row["document_sha256"], row["first_line"]) == (SHA, _line("2. Member is responding"))
     # the 08.02.22 revision applied template changes: its unlogged confidence is the change data's medium-low
     assert row["confidence"] == "medium-low"
     cited = provenance_text(row, answer.documents)
-    assert cited.startswith(f"carried from document 11.25 ({SHA[:12]}) line {_line('3. Member has not received')}")
+    assert cited.startswith(f"carried from document 11.25 ({SHA[:12]}) line {_line('2. Member is responding')}")
 
 
 def test_the_cut_off_copy_item_is_not_high_confidence(loaded_kb):
@@ -82,7 +95,7 @@ def test_copy_11_23_carries_what_it_shows_in_its_own_version(loaded_kb):
     answer = loaded_kb.as_of(POLICY, "2024-01-15")
     cd22 = _row(answer, "criterion", "I.A.4")
     assert (cd22["label"], cd22["source"]) == ("3.", "copy-11.23")
-    assert _row(answer, "criterion", "II.A.3")["source"] == "carried"  # section II was not visible in the copy
+    assert _row(answer, "criterion", "II.A.2")["source"] == "carried"  # section II was not visible in the copy
 
 
 def test_document_citations_name_last_review_hash_and_line(loaded_kb):

@@ -47,7 +47,8 @@ def test_criteria_in_force_shows_each_option_on_its_date(site):
             "b. If Philadelphia chromosome-negative, both of the following (i and ii):",
             "log 2021-06-28 (medium-low confidence)",
         ),
-        (3, "i. Prescribed as induction therapy;", "log 2024-07-11 (medium-low confidence)"),
+        # the 07.11.24 removal (high) names it, and V2024-05 crosses no revision to reach it (issue 23)
+        (3, "i. Prescribed as induction therapy;", "log 2024-07-11 (high confidence)"),
         (3, "ii. Age ≥ 15 years;", "log 2024-05-13 (high confidence)"),
     ]
     # I.A.1 of V2024-05 is no clause's: the 11.25 document's line 33, carried back (unlogged = unchanged)

@@ -147,11 +147,20 @@ def _torn(path: Path) -> int:
         ).fetchone()[0]
 
 
+def _served_torn(path: Path) -> bool:
+    """Does an immutable open serve a torn file: uncommitted rows, or pages so mixed that SQLite
+    calls the file malformed (which of the two depends on which pages the killed writer spilled)?"""
+    try:
+        return _torn(path) > 0
+    except sqlite3.DatabaseError:
+        return True
+
+
 def test_serve_recovers_a_hot_journal_with_a_normal_open(base, monkeypatch):
     before = state(open_served(base))
     _kill_an_in_place_writer(base)
     assert base.with_name(base.name + "-journal").exists()
-    assert _torn(base) > 0  # an immutable open ignores the journal: it would serve the uncommitted rows
+    assert _served_torn(base)  # an immutable open ignores the journal: it would serve a torn file
     executed = []
     monkeypatch.setattr(cli_tools.os, "execvp", lambda *args: executed.append(args))
     result = CliRunner().invoke(cli, ["serve", "--db", str(base)])

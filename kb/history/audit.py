@@ -25,7 +25,7 @@ from kb.history.wording import carries, change_name, conflicts, mentions, names_
 from kb.model import in_scope
 from kb.store.asof import Answer, as_of
 from loaders.logic import logic_of
-from revisions.clauses import CATEGORY_TABLES, PRIMARY, read_clause
+from revisions.clauses import CATEGORY_TABLES, PRIMARY, Value, read_clause
 
 PROBLEMS = ("logged, not seen", "value differs", "partly seen")
 
@@ -53,17 +53,21 @@ class UnloggedChange:
 
 @dataclass
 class HistoryAudit:
-    """A policy's history audited: the span from its earliest to its newest version, and each
-    loaded document against the previous one."""
+    """A policy's history audited: the span from its earliest to its newest version, each
+    loaded document against the previous one, and what the change data claims
+    (``change_data``: one line per claim no witness supports, ``kb.history.scrutiny``)."""
 
     policy_id: str
     span: Diff
     history: Audit
     documents: list[Audit]
+    change_data: list[str] = field(default_factory=list)
 
     def problems(self) -> list[str]:
-        """Every problem once (a document pair's problem is often one of the history's too)."""
-        return list(dict.fromkeys(self.history.problems() + [p for audit in self.documents for p in audit.problems()]))
+        """Every problem once (a document pair's problem is often one of the history's too), then
+        the change data's claims that no witness supports."""
+        audited = self.history.problems() + [p for audit in self.documents for p in audit.problems()]
+        return list(dict.fromkeys(audited + self.change_data))
 
 
 @dataclass
@@ -112,6 +116,20 @@ def _in_lob(change: Change, lobs: tuple[str, ...]) -> bool:
     return not lobs or (change.before or change.after or {}).get("line_of_business") in lobs
 
 
+def _reaches(category: str, change: Change, values: tuple[Value, ...]) -> bool:
+    """A duration clause speaks of a criterion only through its cycle cap ("up to 6 cycles
+    total" and "has not received ≥ 6 cycles"); every other category, of all its tables."""
+    if category != "duration" or change.table != "criterion":
+        return True
+    return any(v.kind == "quantity" and v.text.endswith(" cycle") and carries(change, v) for v in values)
+
+
+def _in_section(change: Change, sections: tuple[str, ...]) -> bool:
+    """A clause naming a section ("added to initial criteria") speaks of no record of another."""
+    section = (change.before or change.after or {}).get("section")
+    return not sections or section is None or section in sections
+
+
 def check_clause(clause: dict[str, Any], step: Diff, counts: Counter[str]) -> _Check:
     """Match one clause against the changes of its step (see the module doc)."""
     reading = read_clause(clause["text"])
@@ -124,6 +142,8 @@ def check_clause(clause: dict[str, Any], step: Diff, counts: Counter[str]) -> _C
         and c.substantive is not False
         and c.table != "unknown"
         and _in_lob(c, reading.lines_of_business)
+        and _in_section(c, reading.sections)
+        and _reaches(clause["category"], c, reading.values)
     ]
     worded = [c for c in candidates if mentions(reading.action, c, counts, reading.side)]
     if not reading.values:

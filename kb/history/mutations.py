@@ -17,6 +17,7 @@ from pathlib import Path
 from kb.errors import KBError
 from kb.history.audit import audit_diff
 from kb.history.diff import Diff
+from kb.history.scrutiny import scrutinise_timeline
 from kb.model import PolicyDocument
 from kb.store.asof import as_of
 from kb.store.write import Plan, connect, store_policy, transaction
@@ -65,7 +66,8 @@ def audit_problems(
     connection = sqlite3.connect(":memory:", isolation_level=None)
     connection.row_factory = sqlite3.Row
     template.backup(connection)
-    plan = Plan.of(documents, build_timeline(documents, changesets, rule))
+    timeline = build_timeline(documents, changesets, rule)
+    plan = Plan.of(documents, timeline)
     with transaction(connection):
         store_policy(connection, plan, STAMP)
     policy = documents[-1].policy_id
@@ -74,7 +76,7 @@ def audit_problems(
     ).fetchall()
     first, last = (date.fromisoformat(row[0]) for row in (versions[0], versions[-1]))
     diff = Diff(as_of(connection, policy, first), as_of(connection, policy, last), [])
-    problems = audit_diff(connection, diff).problems()
+    problems = audit_diff(connection, diff).problems() + [str(f) for f in scrutinise_timeline(timeline, changesets)]
     connection.close()
     return problems
 

@@ -48,7 +48,8 @@ class Answer:
     ``rule`` is the effective-date rule the answer is read under; ``rule_dependent`` the
     windows holding ``as_of`` in which the rules disagree (each with what the other rule
     reads); ``loaded_at`` the latest load the answer reflects (knowledge time, with
-    ``known_at``); ``documents`` the documents its citations name, by SHA-256.
+    ``known_at``); ``documents`` the documents its citations name, by SHA-256; ``title`` the
+    policy's title (its drug); ``revisions`` the revision log as known then.
     """
 
     policy_id: str
@@ -62,6 +63,8 @@ class Answer:
     rule_dependent: list[dict[str, Any]] = field(default_factory=list)
     loaded_at: str | None = None
     documents: dict[str, dict[str, Any]] = field(default_factory=dict)
+    title: str | None = None
+    revisions: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def covered(self) -> bool:
@@ -124,6 +127,11 @@ def as_of(
     params = _params(policy_id, when, known_at)
     rule = rule or policy["effective_date_rule"]
     answer = Answer(policy_id, when, known_at, "in force", rule=rule)
+    answer.title = policy["title"]
+    answer.revisions = [
+        {k: row[k] for k in ("label", "revision_date", "pt_month", "effective_date", "description")}
+        for row in _revisions(connection, policy_id, params["known_at"])
+    ]
     answer.loaded_at = connection.execute(
         "SELECT max(recorded_at) FROM version WHERE policy_id = :policy AND recorded_at <= :known_at", params
     ).fetchone()[0]
@@ -161,12 +169,20 @@ def _effective(row: sqlite3.Row, rule: str) -> date:
     return RULES[rule](revision)
 
 
+def effective_dates(revisions: list[sqlite3.Row], revision_date: str) -> dict[str, str]:
+    """When the version a revision led to takes effect under each effective-date rule (the
+    same date under every rule unless the revision's Date and P&T month disagree)."""
+    row = next((r for r in revisions if r["revision_date"] == revision_date), None)
+    return {rule: _effective(row, rule).isoformat() for rule in RULES} if row is not None else {}
+
+
 def version_under(
     connection: sqlite3.Connection, policy_id: str, day: date, rule: str, known_at: datetime | None = None
 ) -> dict[str, Any] | None:
     """The version in force on ``day`` under the effective-date ``rule``, as known at
     ``known_at``, with its window under that rule (``valid_from``/``valid_to``) and as stored
-    (``stored_from``); None where no version is vouched for.
+    (``stored_from``), and the day it takes effect under each rule (``effective_dates``); None
+    where no version is vouched for.
 
     The versions are the same whatever the rule; only the days each is in force differ, so
     a version under another rule than the stored one is found from the revision log's Date
@@ -181,7 +197,8 @@ def version_under(
             key: rows[0][key]
             for key in ("label", "valid_from", "valid_to", "revision_date", "basis", "document_sha256")
         }
-        return {**view, "rule": rule, "stored_from": rows[0]["valid_from"]}
+        dates = effective_dates(_revisions(connection, policy_id, known), view["revision_date"])
+        return {**view, "rule": rule, "stored_from": rows[0]["valid_from"], "effective_dates": dates}
     revisions = _revisions(connection, policy_id, known)
     versions = {
         row["revision_date"]: row
@@ -201,7 +218,8 @@ def version_under(
     later = [s for s, _ in starts if s > start]
     view = {key: row[key] for key in ("label", "valid_from", "valid_to", "revision_date", "basis", "document_sha256")}
     view.update(valid_from=start.isoformat(), valid_to=later[0].isoformat() if later else None)
-    return {**view, "rule": rule, "stored_from": row["valid_from"]}
+    dates = effective_dates(revisions, revision)
+    return {**view, "rule": rule, "stored_from": row["valid_from"], "effective_dates": dates}
 
 
 def _not_covered_reason(connection: sqlite3.Connection, policy: sqlite3.Row, params: dict[str, str], rule: str) -> str:

@@ -125,6 +125,26 @@ class ChangeOperation(Known, table=True):
     line: int
 
 
+class CopyDocument(Known, table=True):
+    """An older copy of a policy kept with the change data (``revisions/copies.py``), stored as a
+    source document: what it shows, where it stops, its text and SHA-256."""
+
+    __tablename__ = "copy_document"
+    id: int | None = Field(default=None, primary_key=True)
+    policy_id: str = Field(index=True)
+    source: str
+    revision_date: str
+    version: str
+    sha256: str
+    found: str
+    shows: str
+    cut_off: str | None = None
+    confidence: str
+    text: str
+    line_count: int
+    file: str
+
+
 class Version(Known, table=True):
     id: int | None = Field(default=None, primary_key=True)
     policy_id: str = Field(index=True)
@@ -246,6 +266,7 @@ KNOWN_TABLES: dict[str, type[Known]] = {
     "revision": Revision,
     "change_clause": ChangeClause,
     "change_operation": ChangeOperation,
+    "copy_document": CopyDocument,
     "version": Version,
 }
 

@@ -26,6 +26,7 @@ from kb.predicates import criterion_columns
 from kb.predicates.reader import policy_products
 from kb.store import schema
 from kb.store.staging import check_database
+from revisions.copies import CopyDocument
 from revisions.timeline import Disagreement, Interval, Timeline, intervals
 
 _BOOKKEEPING = {"id", "recorded_at", "superseded_at"}
@@ -168,6 +169,30 @@ def parent_texts(spans: list[Interval]) -> dict[int, str | None]:
     return found
 
 
+def copy_row(policy: str, version: str, copy: CopyDocument) -> dict[str, Any]:
+    """A stored copy as a row: where it stops (the record of its cut line, what it shows there,
+    and the one reading of the rest), its text and hash; the file by name, not its local path."""
+    cut = next((line for line in copy.lines if line.cut), None)
+    cut_off = None
+    if cut is not None:
+        cut_off = f"{cut.kind} {cut.key}: the copy stops at “{cut.text}”"
+        cut_off += f"; the one reading of the rest: “{cut.reading}”" if cut.reading else ""
+    return {
+        "policy_id": policy,
+        "source": copy.source,
+        "revision_date": copy.revision.isoformat(),
+        "version": version,
+        "sha256": copy.sha256,
+        "found": copy.found,
+        "shows": copy.shows,
+        "cut_off": cut_off,
+        "confidence": copy.confidence,
+        "text": copy.text,
+        "line_count": len(copy.lines),
+        "file": Path(copy.path).name,
+    }
+
+
 def timeline_rows(timeline: Timeline, products: tuple[str, ...] | None = None) -> dict[str, list[dict[str, Any]]]:
     """Every row the timeline wants live, by table (``products``: the policy's products as drug
     concepts, ``kb.predicates.reader.policy_products``)."""
@@ -222,6 +247,9 @@ def timeline_rows(timeline: Timeline, products: tuple[str, ...] | None = None) -
         }
         for changeset in timeline.changesets
         for ordinal, op in enumerate(changeset.operations, 1)
+    ]
+    rows["copy_document"] = [
+        copy_row(policy, changeset.version, copy) for changeset in timeline.changesets for copy in changeset.sources
     ]
     rows["version"] = [
         {

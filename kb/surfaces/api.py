@@ -23,11 +23,14 @@ from kb.concepts.facts import Request, RequestError, fact_vocabulary
 from kb.dates import to_date, to_timestamp, utc_now
 from kb.decide.compiled import compile_rules
 from kb.decide.evaluate import SECTIONS, Decision, RuleSet, evaluate
+from kb.decide.impact import decided_differently
 from kb.errors import KBError, MissingKnowledgeBase, NoChangeData, UnknownPolicy, UnknownVersion
 from kb.history.audit import Audit, HistoryAudit, audit_diff, audit_documents
 from kb.history.diff import Diff, Skipped, diff_answers
 from kb.history.mutations import MutationReport, mutation_check
+from kb.history.scrutiny import scrutinise_timeline
 from kb.history.windows import Cache, describe
+from kb.model import PolicyDocument
 from kb.predicates.coverage import coverage, reviews
 from kb.predicates.decidable import Blocked, blocked
 from kb.store.asof import Answer, as_of, knowledge_param, pending_spans, rule_dependent
@@ -43,10 +46,11 @@ from kb.store.load import (
     stored_texts,
 )
 from kb.store.staging import writer_lock
-from kb.store.write import LoadReport, connect
+from kb.store.write import LoadReport, Plan, connect, store_policy, transaction
 from loaders.centene import load_text, policy_id_of
 from loaders.source import DEFAULT_READ, ReadOptions
 from revisions.log import DEFAULT_RULE, RULES
+from revisions.timeline import build_timeline
 
 
 def knowledge_time(known_at: datetime | str | None) -> datetime | None:
@@ -251,14 +255,52 @@ class KnowledgeBase:
             except UnknownVersion as missing:
                 yield Skipped(row["policy_id"], str(missing))
 
-    def audit(self, policy_id: str, known_at: datetime | str | None = None) -> HistoryAudit:
-        """The revision-log audit of the policy's whole history (earliest to newest version), and
-        of each loaded document against the one before it."""
+    def audit(
+        self, policy_id: str, known_at: datetime | str | None = None, changes: Path | None = None
+    ) -> HistoryAudit:
+        """The revision-log audit of the policy's whole history (earliest to newest version), of
+        each loaded document against the one before it, and of the change data's claims against
+        the log and the stored copies (``kb.history.scrutiny``). ``changes``: audit that folder's
+        change data instead, in a knowledge base built from it and the stored documents."""
+        if changes is not None:
+            return self._audit_folder(policy_id, changes)
         versions = self.versions(policy_id)
         stamp = knowledge_time(known_at)
         span = self.diff(policy_id, versions[0]["valid_from"], versions[-1]["valid_from"], audit=False, known_at=stamp)
         history = audit_diff(self.connection, span, whole=True)
-        return HistoryAudit(policy_id, span, history, audit_documents(self.connection, policy_id, stamp))
+        changesets = changesets_of(self.changes, policy_id)
+        documents = self._documents(policy_id)
+        claims = scrutinise_timeline(build_timeline(documents, changesets, self._rule(policy_id)), changesets)
+        documented = audit_documents(self.connection, policy_id, stamp)
+        return HistoryAudit(policy_id, span, history, documented, [str(finding) for finding in claims])
+
+    def _audit_folder(self, policy_id: str, changes: Path) -> HistoryAudit:
+        """The audit of a knowledge base built, in a scratch file, from the stored documents and
+        the change data in ``changes`` (change data the build refuses is an error naming its line)."""
+        documents = self._documents(policy_id)
+        if not documents:
+            raise UnknownPolicy(policy_id)
+        timeline = build_timeline(documents, changesets_of(changes, policy_id), self._rule(policy_id))
+        with tempfile.TemporaryDirectory() as scratch:
+            path = Path(scratch) / "audit.sqlite"
+            connection = connect(path)
+            with transaction(connection):
+                store_policy(connection, Plan.of(documents, timeline), utc_now().isoformat())
+            connection.close()
+            with KnowledgeBase(path, changes=changes) as built:
+                return built.audit(policy_id)
+
+    def _documents(self, policy_id: str) -> list[PolicyDocument]:
+        """The policy's stored documents, read again, oldest first."""
+        return in_order([load_text(path, text, STORED) for _, path, text in stored_texts(self.connection, policy_id)])
+
+    def _rule(self, policy_id: str) -> str:
+        """The effective-date rule the policy was loaded with."""
+        row = self.connection.execute("SELECT effective_date_rule FROM policy WHERE policy_id = ?", (policy_id,))
+        found = row.fetchone()
+        if found is None:
+            raise UnknownPolicy(policy_id)
+        return str(found[0])
 
     def document_audits(self, policy_id: str) -> list[Audit]:
         """Each loaded document after the first: the log rows it adds against the diff between the two documents."""
@@ -266,17 +308,12 @@ class KnowledgeBase:
 
     def mutations(self, policy_id: str) -> MutationReport:
         """Plant defects in a copy of the policy's change data and count those the audit catches."""
-        documents = in_order(
-            [load_text(path, text, STORED) for _, path, text in stored_texts(self.connection, policy_id)]
-        )
+        documents = self._documents(policy_id)
         changesets = changesets_of(self.changes, policy_id)
         if not documents or not changesets:
             raise UnknownPolicy(policy_id) if not documents else NoChangeData(policy_id, str(self.changes / policy_id))
-        rule = self.connection.execute(
-            "SELECT effective_date_rule FROM policy WHERE policy_id = ?", (policy_id,)
-        ).fetchone()
         with tempfile.TemporaryDirectory() as scratch:
-            return mutation_check(documents, changesets, rule[0], Path(scratch))
+            return mutation_check(documents, changesets, self._rule(policy_id), Path(scratch))
 
     def rules(self, policy_id: str, when: date | str, known_at: datetime | None = None) -> RuleSet:
         """The executable rules in force on ``when``: one RuleSet per version, cached until the next load."""
@@ -419,47 +456,9 @@ class KnowledgeBase:
         self, policy_id: str, before: date | str, after: date | str, requests: Iterable[Request]
     ) -> list[dict[str, Any]]:
         """The requests that the versions in force on ``before`` and ``after`` decide differently, and why."""
-        stamp = utc_now().isoformat()
         old_rules = self.rules(policy_id, self.resolve(policy_id, before))
         new_rules = self.rules(policy_id, self.resolve(policy_id, after))
-        changed = []
-        for request in requests:
-            old, new = evaluate(old_rules, request, stamp), evaluate(new_rules, request, stamp)
-            if old.decision == new.decision:
-                continue
-            results = {entry["item"]: entry for entry in old.criteria}
-            differing = [
-                {
-                    "item": entry["item"],
-                    "where": entry["where"],
-                    "text": entry["text"],
-                    "before": results[entry["item"]]["result"] if entry["item"] in results else "absent",
-                    "after": entry["result"],
-                }
-                for entry in new.criteria
-                if entry["item"] not in results or results[entry["item"]]["result"] != entry["result"]
-            ]
-            differing += [
-                {
-                    "item": item,
-                    "where": entry["where"],
-                    "text": entry["text"],
-                    "before": entry["result"],
-                    "after": "absent",
-                }
-                for item, entry in results.items()
-                if item not in {e["item"] for e in new.criteria}
-            ]
-            changed.append(
-                {
-                    "request_id": request.request_id,
-                    "before": old.decision,
-                    "after": new.decision,
-                    "versions": [old_rules.label, new_rules.label],
-                    "criteria": differing,
-                }
-            )
-        return changed
+        return decided_differently(old_rules, new_rules, requests, utc_now().isoformat())
 
     def __enter__(self) -> KnowledgeBase:
         return self

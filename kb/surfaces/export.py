@@ -24,12 +24,26 @@ from openpyxl.styles import Font
 from kb.dates import utc_now
 from kb.store.asof import Answer
 from kb.store.schema import RECORD_TABLES
-from kb.store.sources import document_text, provenance_text
+from kb.store.sources import document_text, provenance_text, source_key
 from kb.store.tree import CriteriaTree
 from kb.surfaces.fhir.questionnaire import export_questionnaire
 from kb.surfaces.reports import TEMPLATES, as_text, md, to_csv
 
 PROVENANCE = ("source", "revision", "clause", "confidence", "document", "lines")
+CONTEXT_COLUMNS = (
+    "policy",
+    "title",
+    "version",
+    "interval",
+    "basis",
+    "documents",
+    "as_of",
+    "effective_date_rule",
+    "rule_dependent",
+    "knowledge",
+    "generated_at",
+)
+"""The columns every row of a table export carries: what the export is."""
 CSV_COLUMNS = (
     "label",
     "depth",
@@ -39,13 +53,7 @@ CSV_COLUMNS = (
     "line_of_business",
     "value",
     *PROVENANCE,
-    "policy",
-    "version",
-    "as_of",
-    "effective_date_rule",
-    "rule_dependent",
-    "knowledge",
-    "generated_at",
+    *CONTEXT_COLUMNS,
 )
 INTERNAL = (
     "record_key",
@@ -80,17 +88,34 @@ def stamp(generated_at: datetime | None) -> str:
 
 
 def context(answer: Answer, generated_at: datetime | None = None) -> dict[str, Any]:
-    """What every export states about itself."""
+    """What every export states about itself: the policy and its drug, the version with its
+    interval and basis, the documents (Last Review and SHA-256), the rule, the windows, the
+    knowledge time and the generation time."""
+    version = answer.version or {}
+    interval = f"{version['valid_from']} .. {version['valid_to'] or 'open'}" if version else None
+    basis = {"document": "read from a document", "reconstructed": "reconstructed from the revision log and change data"}
     return {
         "policy": answer.policy_id,
+        "title": answer.title,
         "as_of": answer.as_of.isoformat(),
         "status": answer.status,
-        "version": (answer.version or {}).get("label"),
+        "version": version.get("label"),
+        "interval": interval,
+        "basis": basis.get(version.get("basis", ""), "none: not covered"),
+        "documents": documents_text(answer),
         "effective_date_rule": answer.rule,
         "rule_dependent": windows_text(answer),
         "knowledge": answer.knowledge(),
         "generated_at": stamp(generated_at),
     }
+
+
+def documents_text(answer: Answer) -> str:
+    """The documents the knowledge base held, by Last Review and SHA-256 (no local path)."""
+    return "; ".join(
+        f"Last Review {about['last_review']}, SHA-256 {sha}"
+        for sha, about in sorted(answer.documents.items(), key=lambda item: item[1]["last_review"])
+    )
 
 
 def windows_text(answer: Answer) -> str:
@@ -164,9 +189,7 @@ def rows_in_force(answer: Answer, generated_at: datetime | None = None) -> list[
                     "line_of_business": row.get("line_of_business"),
                     "value": _value(table, row),
                     **provenance_columns(row, answer.documents),
-                    **{k: about[k] for k in ("policy", "version", "as_of", "effective_date_rule", "rule_dependent")},
-                    "knowledge": about["knowledge"],
-                    "generated_at": about["generated_at"],
+                    **{k: about[k] for k in CONTEXT_COLUMNS},
                     "_row": row,
                 }
             )
@@ -174,16 +197,38 @@ def rows_in_force(answer: Answer, generated_at: datetime | None = None) -> list[
 
 
 def export_csv(answer: Answer, generated_at: datetime | None = None) -> str:
-    return to_csv(rows_in_force(answer, generated_at), CSV_COLUMNS)
+    """One row per record in force; a date no version covers is one row saying why."""
+    rows = rows_in_force(answer, generated_at) or [status_row(answer, generated_at)]
+    return to_csv(rows, CSV_COLUMNS)
+
+
+def status_row(answer: Answer, generated_at: datetime | None = None) -> dict[str, Any]:
+    """The one row of an empty export: the answer's status and why, with every context column."""
+    about = context(answer, generated_at)
+    return {"table": answer.status, "text": answer.reason or answer.status, **{k: about[k] for k in CONTEXT_COLUMNS}}
 
 
 def export_json(answer: Answer, generated_at: datetime | None = None) -> str:
-    data = {**answer.to_json(), "generated_at": stamp(generated_at)}
+    """The answer as JSON with the export's context; documents named by Last Review and hash only."""
+    documents = {sha: {"last_review": about["last_review"]} for sha, about in answer.documents.items()}
+    data = {
+        **answer.to_json(),
+        "documents": documents,
+        "about": context(answer, generated_at),
+        "revision_log": answer.revisions,
+        "source_key": dict(source_key(_sources(answer))),
+        "generated_at": stamp(generated_at),
+    }
     return json.dumps(data, indent=2, ensure_ascii=False, default=str)
 
 
+def _sources(answer: Answer) -> list[str]:
+    return [row["source"] for rows in answer.records.values() for row in rows if row.get("source")]
+
+
 def export_xlsx(answer: Answer, generated_at: datetime | None = None) -> bytes:
-    """A workbook: what it is on the first sheet, one sheet per record kind, internal columns last."""
+    """A workbook: what it is on the first sheet, one sheet per record kind, the revision log and
+    the key to the sources, internal columns last."""
     book = Workbook()
     sheet = book.active
     sheet.title = "about"
@@ -196,6 +241,11 @@ def export_xlsx(answer: Answer, generated_at: datetime | None = None) -> bytes:
         mine = [r for r in rows if r["table"] == table]
         if mine:
             _sheet(book, title, shown, [[r[c] for c in shown] for r in mine])
+    log = [
+        [r["label"], r["revision_date"], r["pt_month"], r["effective_date"], r["description"]] for r in answer.revisions
+    ]
+    _sheet(book, "revision log", ("revision", "date", "P&T month", "effective", "description"), log)
+    _sheet(book, "source key", ("source", "meaning"), [list(pair) for pair in source_key(_sources(answer))])
     internal = [[r["table"], r["label"], *(r["_row"].get(c) for c in INTERNAL)] for r in rows]
     _sheet(book, "internal", ("table", "label", *INTERNAL), internal)
     buffer = io.BytesIO()
@@ -243,6 +293,7 @@ def export_markdown(answer: Answer, generated_at: datetime | None = None) -> str
         unknown=unknown,
         md=md,
         source=lambda row: _source_mark(row, answer.documents),
+        key=source_key(_sources(answer)),
     )
 
 

@@ -45,6 +45,8 @@ CSV_COLUMNS = (
     "source_before",
     "source_after",
     "note",
+    "from_effective",
+    "to_effective",
     "effective_date_rule",
     "rule_dependent",
     "knowledge",
@@ -67,11 +69,27 @@ def context_lines(answers: list[Answer], notices: list[str]) -> list[str]:
     rule-dependent windows (and what the other rule reads there), the knowledge time."""
     lines = [f"NOTICE: {notice}" for notice in notices]
     lines.append(f"effective-date rule: {answers[0].rule}; knowledge: {answers[-1].knowledge()}")
+    lines += [f"EFFECTIVE: {line}" for answer in answers if (line := effective_text(answer))]
     for answer in answers:
         for window in answer.rule_dependent:
             lines.append(f"RULE-DEPENDENT ({answer.as_of}): {window['note']}")
             lines += [f"  under {window['other_rule']}, differs: {d}" for d in window["differences"]]
     return lines
+
+
+def effective_text(answer: Answer) -> str:
+    """When the answer's version takes effect, under each rule where the rules disagree
+    ("V2024-11 takes effect 2024-11-01 under pt-month-start (used here), 2024-07-11 under revision-date")."""
+    version = answer.version or {}
+    dates = version.get("effective_dates") or {}
+    if not dates:
+        return ""
+    if len(set(dates.values())) == 1:
+        return f"{version['label']} takes effect {next(iter(dates.values()))} under every rule"
+    under = ", ".join(
+        f"{day} under {rule}{' (used here)' if rule == answer.rule else ''}" for rule, day in dates.items()
+    )
+    return f"{version['label']} takes effect {under}"
 
 
 def _windows_cell(diff: Diff) -> str:
@@ -157,6 +175,11 @@ def history_text(result: HistoryAudit) -> str:
             f"Document of {step['to']} against the document of {step['from']}: the log rows it adds, against the diff between the two",
         ]
         out += audit_lines(audit)
+    out += [
+        "",
+        f"Change data against the log and the stored copies: {len(result.change_data)} claim(s) no witness supports",
+    ]
+    out += [f"  {line}" for line in result.change_data]
     problems = result.problems()
     out += ["", f"problems: {len(problems)}", *(f"  {p}" for p in problems)]
     return "\n".join(out)
@@ -185,18 +208,24 @@ def diff_markdown(diff: Diff, everything: bool = False) -> str:
         return md(text or "")
 
     def styled(role: str, text: str) -> str:
-        words = md(text.strip())
-        return {"-": f"~~{words}~~ " if text.strip() else text, "+": f"**{words}** "}.get(role, md(text))
+        """Document text escaped; struck or bold with the spaces around the words kept outside the
+        marks ("6 months **or to**")."""
+        core = text.strip()
+        if role not in ("-", "+") or not core:
+            return md(text)
+        mark, after = ("~~", " ") if role == "-" else ("**", "")  # a deletion is never glued to its insertion
+        return f"{text[: len(text) - len(text.lstrip())]}{mark}{md(core)}{mark}{text[len(text.rstrip()) :] or after}"
 
     out = [f"# {cell(_label(diff))}", ""]
     out += [f"- {cell(line)}" for line in context_lines([diff.before, diff.after], diff.notices)]
     out += ["", "| Change | Item | Substance | What changed | Source |", "|---|---|---|---|---|"]
     for change in diff.shown(everything):
         where = change.where_after or change.where_before or change.key
-        shown = "".join(styled(op, text) for op, text in change.words) if change.words else cell(change.summary)
+        words = "".join(styled(op, text) for op, text in change.words)
+        shown = f"<br>{words}" if change.words else ""  # the summary is not repeated
         out.append(
             f"| {change.kind} | {change.table} {cell(where)} | {_substance(change)} | {cell(change.summary)}"
-            f"<br>{shown} | {cell(change.source_before or '-')} → {cell(change.source_after or '-')} |"
+            f"{shown} | {cell(change.source_before or '-')} → {cell(change.source_after or '-')} |"
         )
     if diff.audit:
         out += [
@@ -227,6 +256,8 @@ def diff_rows(diff: Diff, everything: bool = False) -> list[dict[str, Any]]:
         "to_date": diff.after.as_of.isoformat(),
         "from_version": (diff.before.version or {}).get("label"),
         "to_version": (diff.after.version or {}).get("label"),
+        "from_effective": effective_text(diff.before),
+        "to_effective": effective_text(diff.after),
         "effective_date_rule": diff.before.rule,
         "rule_dependent": _windows_cell(diff),
         "knowledge": diff.after.knowledge(),

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import click
 
+from kb.store.load import BUNDLED_CHANGES
 from kb.surfaces.api import KnowledgeBase
-from kb.surfaces.cli.base import CHANGES_OPTION, DB_OPTION, JSON_OPTION, _emit, cli, reports_errors
+from kb.surfaces.cli.base import DB_OPTION, JSON_OPTION, _emit, cli, reports_errors
 from kb.surfaces.export import EXPORTS
 from kb.surfaces.render import answer_text
 from kb.surfaces.reports import history_text, mutation_text, plain, render_diffs
@@ -152,21 +153,27 @@ def export(policy: str, when: str, fmt: str, output: Path | None, known_at: str 
     "--mutations", is_flag=True, help="Also plant defects in a copy of the change data and count those caught."
 )
 @click.option("--known-at", help="Audit the history as the knowledge base knew it at this ISO timestamp.")
-@CHANGES_OPTION
+@click.option(
+    "--changes",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="Audit this change-data folder (one sub-folder per policy) instead of the one the knowledge base was built with.",
+)
 @DB_OPTION
 @JSON_OPTION
 @reports_errors
-def audit(policy: str, mutations: bool, known_at: str | None, changes: Path, db: str, as_json: bool) -> None:
+def audit(policy: str, mutations: bool, known_at: str | None, changes: Path | None, db: str, as_json: bool) -> None:
     """Audit POLICY's history against its revision log: every clause matched to the change it
-    names (values compared), every change to a clause, every citation of the change data; and
-    each loaded document against the one before it."""
-    with KnowledgeBase(db, changes=changes) as kb:
-        result = kb.audit(policy, known_at)
+    names (values compared), every change to a clause, every citation of the change data, what
+    it claims against the log and the stored copies; and each loaded document against the one
+    before it. With --changes DIR, the history built from DIR is audited."""
+    with KnowledgeBase(db, changes=changes or BUNDLED_CHANGES) as kb:
+        result = kb.audit(policy, known_at, changes)
         report = kb.mutations(policy) if mutations else None
     data = {
         "policy": policy,
         "history": result.history.to_json(),
         "documents": [audit.to_json() for audit in result.documents],
+        "change_data": result.change_data,
         "problems": result.problems(),
         "mutations": None
         if report is None
