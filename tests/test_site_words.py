@@ -54,7 +54,9 @@ def test_recent_changes_open_on_a_span_that_holds_the_newest_change(site):
     # the newest revision of the bundled policy: 4Q 2025 annual review, effective 2025-11-01
     assert span["from"] <= "2025-11-01" <= span["to"] == date.today().isoformat()
     page = text(site, response.headers["location"])
-    assert "The newest change in the knowledge base took effect on 2025-11-01 (CP.PHAR.359 4Q 2025 annual review)" in page
+    assert (
+        "The newest change in the knowledge base took effect on 2025-11-01 (CP.PHAR.359 4Q 2025 annual review)" in page
+    )
     assert "4Q 2025 annual review" in page
 
 
