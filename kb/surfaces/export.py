@@ -28,6 +28,7 @@ from kb.store.schema import RECORD_TABLES
 from kb.store.sources import document_text, provenance_text
 from kb.store.tree import CriteriaTree
 from kb.surfaces.fhir.questionnaire import export_questionnaire
+from kb.surfaces.reports import CSV_COLUMNS as DIFF_COLUMNS
 from kb.surfaces.reports import TEMPLATES, to_csv
 
 PROVENANCE = ("source", "revision", "clause", "confidence", "document", "lines")
@@ -212,6 +213,20 @@ def _sheet(book: Workbook, title: str, columns: tuple[str, ...], rows: list[list
     for row in rows:
         sheet.append(row)
     sheet.freeze_panes = "A2"
+
+
+def diff_xlsx(rows: list[dict[str, Any]]) -> bytes:
+    """``kb diff`` as a workbook (the rows of its CSV): the changes on one sheet, the revision-log
+    audit on another, each row stating the rule, the windows, the knowledge and generation time."""
+    book = Workbook()
+    book.remove(book.active)
+    changes = [r for r in rows if not str(r.get("kind", "")).startswith("audit:")]
+    audit = [r for r in rows if str(r.get("kind", "")).startswith("audit:")]
+    for title, mine in (("changes", changes), ("revision-log audit", audit)):
+        _sheet(book, title, DIFF_COLUMNS, [[r.get(c) for c in DIFF_COLUMNS] for r in mine])
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
 
 
 def md(text: Any) -> str:
