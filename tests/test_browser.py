@@ -364,8 +364,9 @@ def test_what_the_new_user_met_on_coverage(served, page):
     page.click("form.kb-picker input[type=submit]")
     page.wait_for_selector("table.kb-suspect")
     assert page.inner_text("h2") == "CP.PHAR.180_eltrombopag.txt"
-    # the suspect item 7 follows "Page 5 of 12" in the flattened file
-    assert "page 5, line 149" in page.inner_text("table.kb-suspect")
+    # the suspect item is II.A.7 (continued therapy, "7. If request is for a dose increase"), after
+    # "Page 5 of 12" in the flattened file
+    assert "item II.A.7, page 5, line 149" in page.inner_text("table.kb-suspect")
     assert "every line number here is one of those" in page.inner_text("body")
     shot(page, "coverage-CP.PHAR.180-pages")
     page.click("nav.kb-links >> text=Suspect passages of every policy")

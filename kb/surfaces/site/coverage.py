@@ -11,6 +11,7 @@ import re
 from pathlib import PurePath
 from typing import Any
 
+from kb.store.tree import CriteriaTree
 from kb.surfaces.api import KnowledgeBase
 
 PAGE = re.compile(r"\bPage (\d+) of \d+\b")
@@ -52,6 +53,25 @@ def page_of(kb: KnowledgeBase, sha256: str, line: int) -> int | None:
     return page
 
 
+def criteria_places(kb: KnowledgeBase, policy: str, version: str | None, sha256: str) -> list[tuple[int, int, str]]:
+    """``(first line, last line, printed place)`` of each criterion the document's version read from it."""
+    if version is None:
+        return []
+    answer = kb.as_of(policy, kb.resolve(policy, version))
+    tree = CriteriaTree(answer.criteria())
+    return [
+        (row["first_line"], row["last_line"], tree.where(row["item_id"]))
+        for row in answer.criteria()
+        if row.get("document_sha256") == sha256 and row.get("first_line") is not None
+    ]
+
+
+def place_of(places: list[tuple[int, int, str]], first_line: int) -> str | None:
+    """The criterion a passage starting on ``first_line`` belongs to, as printed (II.A.7)."""
+    found = [place for first, last, place in places if first <= first_line <= (last or first)]
+    return found[-1] if found else None
+
+
 def documents(kb: KnowledgeBase, policy: str) -> list[dict[str, Any]]:
     """A policy's documents, newest first, each with its figures and its passages by status."""
     found = []
@@ -70,8 +90,10 @@ def documents(kb: KnowledgeBase, policy: str) -> list[dict[str, Any]]:
             )
         ]
         by_status: dict[str, list[dict[str, Any]]] = {s: [] for s in ("suspect", "unparsed", "boilerplate")}
+        places = criteria_places(kb, policy, document.get("version"), row["sha256"])
         for block in blocks:
             block["page"] = page_of(kb, row["sha256"], block["first_line"])
+            block["item"] = place_of(places, block["first_line"]) if block["status"] != "boilerplate" else None
             by_status.setdefault(block["status"], []).append(block)
         document["name"] = PurePath(document["path"]).name
         found.append({**document, "statuses": statuses, "figures": figures, "blocks": list(by_status.items())})
