@@ -109,13 +109,13 @@ def test_search_from_the_header_shows_when_each_text_was_in_force(served, page):
     page.goto(served + "/")
     page.fill(".kb-nav input[name=q]", "hematologist")
     page.press(".kb-nav input[name=q]", "Enter")
-    page.wait_for_selector("table.rows-and-columns")
-    hits = page.inner_text("table.rows-and-columns")
+    page.wait_for_selector("table.kb-hits")
+    hits = page.inner_text("table.kb-hits")
     assert "Prescribed by or in consultation with an oncologist or hematologist;" in hits
     assert "V2021, V2022, V2023, V2024-05, V2024-11, V2025-11" in hits  # item 2 of every version
     assert {"CP.PHAR.359", "CP.PHAR.180", "CP.PHAR.310", "CP.PHAR.554"} <= set(hits.split())
     shot(page, "search-hematologist")
-    page.click("table.rows-and-columns >> text=V2021")
+    page.click("table.kb-hits >> text=V2021")
     page.wait_for_selector("h1")
     assert "CP.PHAR.359 as it read on V2021" in page.inner_text("h1")
 
@@ -260,3 +260,127 @@ def test_bad_requests_are_answered_without_500(served, page):
     response = page.goto(served + "/kb/criterion?_sort=bad")
     assert response.status == 400 and "Cannot sort table by bad" in page.inner_text("body")
     assert page.locator(".kb-nav").is_visible()
+
+
+A11Y = ROOT / "tests" / "a11y"
+AXE = A11Y / "node_modules" / "axe-core" / "axe.min.js"
+SERIOUS = {"serious", "critical"}
+
+
+@pytest.fixture(scope="module")
+def axe() -> Path:
+    """axe-core from npm, as tests/a11y/package-lock.json pins it (``.ci/run`` installs it; a checkout
+    without it installs it here)."""
+    if not AXE.is_file():
+        npm = shutil.which("npm")
+        assert npm, "npm is needed to install axe-core (tests/a11y/package.json); .ci/run runs npm ci there"
+        subprocess.run([npm, "ci", "--no-audit", "--no-fund", "--prefix", str(A11Y)], check=True)
+    return AXE
+
+
+@pytest.mark.parametrize(
+    ("name", "path"),
+    [
+        ("home", "/"),
+        ("policy", "/-/kb/policy?policy=CP.PHAR.359&as_of=2025-12-01"),
+        ("diff", "/-/kb/diff?policy=CP.PHAR.359&from=V2024-05&to=V2025-11"),
+        ("recent", "/kb/recent_changes?from=2025-01-01&to=2025-12-31"),
+        ("search", "/-/kb/search?q=hematologist"),
+        ("coverage", "/-/kb/coverage?policy=CP.PHAR.180"),
+        ("questionnaire", "/-/kb/questionnaire?policy=CP.PHAR.359&as_of=2025-12-01"),
+    ],
+)
+def test_pages_have_no_serious_accessibility_violations(served, page, axe, name, path):
+    page.goto(served + path)
+    page.add_script_tag(path=str(axe))
+    violations = page.evaluate(
+        "async () => (await axe.run(document, {resultTypes: ['violations']})).violations"
+        ".map(v => ({id: v.id, impact: v.impact, nodes: v.nodes.map(n => n.target.join(' '))}))"
+    )
+    assert [v for v in violations if v["impact"] in SERIOUS] == [], name
+
+
+def tab_to(page: Page, selector: str, limit: int = 60) -> None:
+    """Press Tab until the element ``selector`` names has the focus."""
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        if page.evaluate("s => document.activeElement === document.querySelector(s)", selector):
+            return
+    pytest.fail(f"{selector} is not reachable with Tab")
+
+
+def test_the_keyboard_alone_searches_and_moves_between_versions(served, page):
+    page.goto(served + "/")
+    tab_to(page, ".kb-nav input[name=q]")
+    page.keyboard.type("J9229")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("table.kb-hits")
+    # Coding Implications of CP.PHAR.359: "J9229 Injection, inotuzumab ozogamicin, 0.1 mg"
+    assert "J9229 Injection, inotuzumab ozogamicin, 0.1 mg" in page.inner_text("table.kb-hits")
+    tab_to(page, 'table.kb-hits a[href$="as_of=V2024-05"]')
+    page.keyboard.press("Enter")
+    page.wait_for_selector("form.kb-picker")
+    assert "CP.PHAR.359 as it read on V2024-05" in page.inner_text("h1")
+    tab_to(page, "#kb-as_of")
+    page.keyboard.press("Control+A")
+    page.keyboard.type("V2021")
+    page.keyboard.press("Enter")
+    page.wait_for_url("**as_of=V2021")
+    assert "Version V2021" in page.inner_text("body")
+
+
+def test_what_the_new_user_met_on_search(served, page):
+    """A lone quote, a HCPCS code, a duration's words and a revision-log phrase (issue 26)."""
+    page.goto(served + '/-/kb/search?q="')
+    assert "Invalid SQL" not in page.title() and "No passage holds every word" in page.inner_text("body")
+    found = {}
+    for words in ("J9229", "renewal", "adolescent and young adult"):
+        page.goto(served + "/-/kb/search?q=" + words.replace(" ", "+"))
+        found[words] = page.inner_text("table.kb-hits")
+        shot(page, "search-" + words.split()[0])
+    assert "HCPCS code" in found["J9229"]
+    # CP.PHAR.359 I.A and II.A Commercial: "6 months or to the member's renewal date, whichever is longer"
+    assert "I.A approval duration, Commercial" in found["renewal"]
+    assert "revision log, RT4 (2024-05-13)" in found["adolescent and young adult"]
+    assert "CREATE TABLE" not in page.inner_text("body")
+
+
+def test_what_the_new_user_met_on_recent_changes(served, page):
+    page.goto(served + "/-/kb/recent")
+    assert page.locator("table.rows-and-columns tbody tr").count() > 0
+    # the newest change of the 13 policies: CP.PHAR.359's 4Q 2025 annual review, effective 2025-11-01
+    assert "took effect on 2025-11-01 (CP.PHAR.359 4Q 2025 annual review)" in page.inner_text(".kb-notes")
+    assert "WITH" not in page.title() and page.title().startswith("Recent changes across all policies: from ")
+    assert "Custom SQL query" not in page.inner_text("body") and "Edit SQL" not in page.inner_text("body")
+    shot(page, "recent-changes-opening")
+    feed = ElementTree.fromstring(page.request.get(served + "/kb/recent_changes.atom").body())
+    titles = [e.findtext("{http://www.w3.org/2005/Atom}title") for e in feed.iter("{http://www.w3.org/2005/Atom}entry")]
+    assert titles[0] == "CP.PHAR.359 4Q 2025 annual review, effective 2025-11-01"
+
+
+def test_what_the_new_user_met_on_coverage(served, page):
+    page.goto(served + "/-/kb/coverage")
+    page.select_option("#kb-policy", "CP.PHAR.180")
+    page.click("form.kb-picker input[type=submit]")
+    page.wait_for_selector("table.kb-suspect")
+    assert page.inner_text("h2") == "CP.PHAR.180_eltrombopag.txt"
+    # the suspect item is II.A.7 (continued therapy, "7. If request is for a dose increase"), after
+    # "Page 5 of 12" in the flattened file
+    assert "item II.A.7, page 5, line 149" in page.inner_text("table.kb-suspect")
+    assert "every line number here is one of those" in page.inner_text("body")
+    shot(page, "coverage-CP.PHAR.180-pages")
+    page.click("nav.kb-links >> text=Suspect passages of every policy")
+    page.wait_for_selector("table.rows-and-columns")
+    assert "CP.PHAR.180" in page.inner_text("table.rows-and-columns")
+
+
+def test_what_the_new_user_met_on_policy_and_diff_pages(served, page):
+    page.goto(served + "/kb/predicate_coverage")
+    assert page.title() == "Predicate coverage" and "Leaf criteria" in page.inner_text("thead")
+    page.goto(served + "/-/kb/policy?policy=CP.PHAR.180&as_of=2025-06-01")
+    body = page.inner_text("body")
+    assert "\uf0a7" not in body and "▪ Platelet count ≥ 50,000/µL" in body  # the appendix's Wingdings bullets (U+F0A7)
+    page.goto(served + "/-/kb/diff?policy=CP.PHAR.180&from=2020-01-01&to=2025-06-01")
+    assert "No changes." not in page.inner_text(".kb-diff")
+    assert "Nothing compared: 2020-01-01 is not covered" in page.inner_text(".kb-diff")
+    shot(page, "diff-not-covered")

@@ -149,7 +149,7 @@ def test_the_age_item_follows_the_criteria_tree_of_each_version(q2024, q2025):
 def test_each_item_quotes_its_criteria_with_their_source(q2024, q2025):
     frontline = {c.linkId: c for c in items(q2025)["age_years"].item}["age_years/I.A.5.b"]
     assert [e.valueString for e in frontline.extension if e.url == SOURCE_EXTENSION] == [
-        "document ebedc22fcfb2 line 39"
+        "document 11.25 (ebedc22fcfb2) line 39"
     ]
     fifteen = {c.linkId: c for c in items(q2024)["age_years"].item}["age_years/I.A.5.b.ii"]
     source = next(e.valueString for e in fifteen.extension if e.url == SOURCE_EXTENSION)
@@ -375,7 +375,7 @@ def test_the_page_shows_items_conditions_criteria_and_sources(site):
     text = html.unescape(page.text)
     assert 'data-link-id="age_years"' in page.text and "Asked when request_type = initial." in text
     assert "I.A.5.b If prescribed as frontline therapy, age ≥ 18 years;" in text
-    assert "(shown when line_of_therapy = frontline)" in text and "[document ebedc22fcfb2 line 39]" in text
+    assert "(shown when line_of_therapy = frontline)" in text and "[document 11.25 (ebedc22fcfb2) line 39]" in text
     assert "NUCC 207RH0000X" in text and "needs clinical review" in text
     assert f"/-/kb/questionnaire?policy={POLICY}&as_of=2025-12-01&format=json" in text
 

@@ -28,4 +28,26 @@ def test_a_text_that_changed_is_one_passage_per_wording(timeline):
 def test_unknown_text_is_not_a_passage(timeline):
     found = passages("CP.PHAR.359", timeline_rows(timeline))
     assert not [p for p in found if p["place"].startswith("I.B") and p["valid_from"] == "2021-11-01"]
-    assert {p["kind"] for p in found} == {"criterion", "statement", "reference"}
+    assert {p["kind"] for p in found} == {
+        "criterion",
+        "statement",
+        "reference",
+        "duration",
+        "code",
+        "dosing",
+        "revision log",
+    }
+
+
+def test_codes_are_searched_with_their_descriptions(timeline):
+    found = passages("CP.PHAR.359", timeline_rows(timeline))
+    # Coding Implications: "J9229	Injection, inotuzumab ozogamicin, 0.1 mg", in every version
+    codes = [(p["place"], p["text"], p["valid_to"]) for p in found if p["kind"] == "code"]
+    assert codes == [("HCPCS code", "J9229 Injection, inotuzumab ozogamicin, 0.1 mg", None)]
+
+
+def test_a_revision_log_row_stands_from_the_version_it_opened(timeline):
+    found = passages("CP.PHAR.359", timeline_rows(timeline))
+    # RT4, dated 05.13.24 with no P&T month: in force from 2024-05-13 (CP.PHAR.359-history.md)
+    (rt4,) = [p for p in found if p["kind"] == "revision log" and p["text"].startswith("RT4:")]
+    assert (rt4["valid_from"], rt4["valid_to"], rt4["versions"]) == ("2024-05-13", None, "V2024-05, V2024-11, V2025-11")

@@ -113,7 +113,11 @@ class Evaluation:
             **extra,
         }
         if predicate["op"] == "if":
-            entry["reading"] = "condition: (not X) or Y" if context == "all" else "option: X and Y"
+            entry["reading"] = (
+                "read as: where its condition holds, the rest must be met"
+                if context == "all"
+                else "read as: an option met when its condition and the rest both hold"
+            )
         self.trace[index] = entry
         return result
 

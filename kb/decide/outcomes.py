@@ -74,7 +74,7 @@ def failing(node: Node, entries: dict[str, dict[str, Any]]) -> list[str]:
         if below:
             return reasons + below
     if lists_children and node.children:
-        options = "; ".join(f"{child.where} {child.row['text']}" for child in node.children)
+        options = "; ".join(f"{child.where} {child.row['text'].rstrip(';')}" for child in node.children)
         return reasons + [f"{node.where} {node.row['text']} not met (none of: {options})"]
     return reasons + [f"{node.where} {node.row['text']} not met"]
 
@@ -166,7 +166,7 @@ def approval_duration(answer: Answer, criteria_set: dict[str, Any], request: Req
     result = {
         "line_of_business": line,
         "text": row["text"],
-        "source": provenance_text(row),
+        "source": provenance_text(row, answer.documents),
         "start_date": request.date_of_service.isoformat(),
         "cycle_cap": row["cycle_cap"],
         "end_date": None,
@@ -256,7 +256,7 @@ def referral(rules: RuleSet, section: str, request: Request) -> list[dict[str, A
             "role": row["role"],
             "line_of_business": row["line_of_business"],
             "policy": row["policy_ref"],
-            "source": provenance_text(row),
+            "source": provenance_text(row, rules.answer.documents),
         }
         for row in rules.answer.records.get("cross_reference", [])
         if row["item_id"].startswith(prefix)

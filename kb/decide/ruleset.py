@@ -111,7 +111,7 @@ class RuleSet:
                 tree.where(row["item_id"]),
                 json.loads(row["predicate"]),
                 json.loads(row["footnote_predicate"]) if row["footnote_predicate"] else None,
-                provenance_text(row),
+                provenance_text(row, answer.documents),
             )
             nodes[row["item_id"]] = node
             if row["parent_id"] is None:

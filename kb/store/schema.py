@@ -56,8 +56,9 @@ class CoverageBlock(SQLModel, table=True):
 
 
 class Passage(SQLModel, table=True):
-    """Searchable text (criteria, statements, references), one row per span of versions in which it
-    read the same; indexed with SQLite FTS5 (``passage_fts``) by ``kb/search.py`` at load time."""
+    """Searchable text (criteria, statements, references, durations, codes, dosing, revision-log
+    rows), one row per span of versions in which it read the same; indexed with SQLite FTS5
+    (``passage_fts``) by ``kb/store/search.py`` at load time."""
 
     id: int | None = Field(default=None, primary_key=True)
     policy_id: str = Field(index=True)

@@ -1,4 +1,5 @@
-"""Full-text search over the text of every policy and version: criteria, statements, references.
+"""Full-text search over the text of every policy and version: criteria, statements, references,
+approval durations, codes with their descriptions, dosing rows and the revision log.
 
 ``passages`` turns a policy's rows (as a load writes them) into one passage per span of
 versions in which a record read the same, with the labels of those versions; ``store_passages``
@@ -11,15 +12,22 @@ a phrase in any version and shows where and when it was in force.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import sqlite_utils
 
 from kb.store.tree import CriteriaTree
 
-SEARCHED = {"criterion": "text", "statement": "text", "reference": "citation"}
-"""The tables whose text is searched, and the column holding it."""
+SEARCHED: dict[str, Callable[[dict[str, Any]], str | None]] = {
+    "criterion": lambda row: row["text"],
+    "statement": lambda row: row["text"],
+    "reference": lambda row: row["citation"],
+    "duration": lambda row: row["text"],
+    "code": lambda row: " ".join(part for part in (row["code"], row["description"]) if part) or None,
+    "dosing": lambda row: row["raw_text"] or row["regimen"],
+}
+"""The record tables whose text is searched, and the text of a row (None: unknown, not searched)."""
 
 COLUMNS = ("policy_id", "kind", "place", "text", "valid_from", "valid_to", "versions", "record_key")
 
@@ -56,6 +64,12 @@ def _place(table: str, row: dict[str, Any], trees: dict[str, CriteriaTree], vers
         return trees[version_from].where(row["item_id"])
     if table == "reference":
         return f"reference {row['ordinal']}"
+    if table == "duration":
+        return f"{row['section']}.{row['indication']} approval duration, {row['line_of_business'] or 'line of business unknown'}"
+    if table == "code":
+        return f"{row['system']} code" if row.get("system") else "code"
+    if table == "dosing":
+        return f"dosing table, row {row['ordinal']}"
     detail = row.get("term") or row.get("heading")
     return f"{row['kind']} ({detail})" if detail else str(row["kind"])
 
@@ -68,10 +82,11 @@ def passages(policy_id: str, rows: dict[str, list[dict[str, Any]]]) -> list[dict
         for v in versions
     }
     groups: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
-    for table, column in SEARCHED.items():
+    for table, text_of in SEARCHED.items():
         for row in rows.get(table, []):
-            if row.get(column):
-                groups.setdefault((table, row["record_key"], row[column]), []).append(row)
+            text = text_of(row)
+            if text:
+                groups.setdefault((table, row["record_key"], text), []).append(row)
     found = []
     for (table, key, text), members in groups.items():
         for start, end, last in _spans(members):
@@ -87,6 +102,30 @@ def passages(policy_id: str, rows: dict[str, list[dict[str, Any]]]) -> list[dict
                     )
                 )
             )
+    return found + _revision_log(policy_id, rows, versions)
+
+
+def _revision_log(
+    policy_id: str, rows: dict[str, list[dict[str, Any]]], versions: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """A passage per revision-log row: printed in every version from the one in force when it took effect."""
+    found = []
+    for revision in rows.get("revision", []):
+        day = revision["effective_date"]
+        labels = [v["label"] for v in versions if v["valid_to"] is None or v["valid_to"] > day]
+        if not labels or not revision["description"]:
+            continue
+        values = (
+            policy_id,
+            "revision log",
+            f"revision log, {revision['label']} ({revision['revision_date']})",
+            revision["description"],
+            max(day, versions[0]["valid_from"]),
+            None,
+            ", ".join(labels),
+            f"revision:{revision['revision_date']}:{revision['ordinal']}",
+        )
+        found.append(dict(zip(COLUMNS, values)))
     return found
 
 

@@ -27,6 +27,7 @@ from kb.store.schema import RECORD_TABLES
 from kb.store.sources import document_text, provenance_text, source_key
 from kb.store.tree import CriteriaTree
 from kb.surfaces.fhir.questionnaire import export_questionnaire
+from kb.surfaces.reports import CSV_COLUMNS as DIFF_COLUMNS
 from kb.surfaces.reports import TEMPLATES, as_text, md, to_csv
 
 PROVENANCE = ("source", "revision", "clause", "confidence", "document", "lines")
@@ -262,6 +263,21 @@ def _sheet(book: Workbook, title: str, columns: tuple[str, ...], rows: list[list
         sheet.append(row)
     as_text(sheet)
     sheet.freeze_panes = "A2"
+
+
+def diff_xlsx(rows: list[dict[str, Any]]) -> bytes:
+    """``kb diff`` as a workbook (the rows of its CSV): the changes on one sheet, the revision-log
+    audit on another, each row stating the rule, the windows, the knowledge and generation time."""
+    book = Workbook()
+    book.remove(book.active)
+    changes = [r for r in rows if not str(r.get("kind", "")).startswith("audit:")]
+    audit = [r for r in rows if str(r.get("kind", "")).startswith("audit:")]
+    for title, mine in (("changes", changes), ("revision-log audit", audit)):
+        _sheet(book, title, DIFF_COLUMNS, [[r.get(c) for c in DIFF_COLUMNS] for r in mine])
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
 
 
 def export_markdown(answer: Answer, generated_at: datetime | None = None) -> str:

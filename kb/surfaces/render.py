@@ -129,8 +129,10 @@ def decision_text(decision: Decision) -> str:
         d = decision.duration
         out.append(f"  approval duration ({d['line_of_business']}): {d['text']} -> until {d['end_date']}")
         if d.get("cycles_remaining") is not None:
+            left = d["cycles_remaining"] - d["cycles_approved"]
             out.append(
-                f"    cycles: {d['cycles_approved']} approved, {d['cycles_remaining']} remain under the cap of {d['cycle_cap']}"
+                f"    cycles: {d['cycles_approved']} approved of the {d['cycles_remaining']} that remained under "
+                f"the cap of {d['cycle_cap']}; {left} remain after this approval"
             )
         if d.get("days_approved") is not None:
             out.append(f"    days: {d['days_approved']} approved, {d['days_remaining']} remain of the course's total")

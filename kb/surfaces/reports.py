@@ -12,6 +12,7 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from kb.dates import utc_now
 from kb.history.audit import Audit, HistoryAudit
 from kb.history.diff import Change, Diff, Skipped, describe
 from kb.history.mutations import MutationReport
@@ -50,6 +51,7 @@ CSV_COLUMNS = (
     "effective_date_rule",
     "rule_dependent",
     "knowledge",
+    "generated_at",
 )
 
 
@@ -247,9 +249,10 @@ def diff_markdown(diff: Diff, everything: bool = False) -> str:
     return "\n".join(out) + "\n"
 
 
-def diff_rows(diff: Diff, everything: bool = False) -> list[dict[str, Any]]:
-    """One row per change (and per notice), for CSV and spreadsheets; every row carries the
-    effective-date rule, the rule-dependent windows and the knowledge time."""
+def diff_rows(diff: Diff, everything: bool = False, generated_at: str | None = None) -> list[dict[str, Any]]:
+    """One row per change (and per notice), then one per finding of the revision-log audit, for CSV
+    and spreadsheets; every row carries the effective-date rule, the rule-dependent windows, the
+    knowledge time and when it was generated."""
     common = {
         "policy": diff.policy_id,
         "from_date": diff.before.as_of.isoformat(),
@@ -261,9 +264,60 @@ def diff_rows(diff: Diff, everything: bool = False) -> list[dict[str, Any]]:
         "effective_date_rule": diff.before.rule,
         "rule_dependent": _windows_cell(diff),
         "knowledge": diff.after.knowledge(),
+        "generated_at": generated_at or generated_now(),
     }
     notices = [{**common, "kind": "notice", "summary": notice} for notice in diff.notices]
-    return notices + [
+    return notices + _change_rows(diff, everything, common) + audit_rows(diff.audit, common)
+
+
+def audit_rows(audit: Audit | None, common: dict[str, Any]) -> list[dict[str, Any]]:
+    """The revision-log audit as rows: each logged clause with what it matched or why not, each
+    change no clause names, each citation that does not fit."""
+    if audit is None:
+        return []
+    clauses = [
+        {
+            **common,
+            "table": "revision log",
+            "key": f"{f.revision_date} #{f.ordinal}",
+            "kind": f"audit: {f.status}",
+            "summary": f.text,
+            "note": ", ".join(f.changes) or f.reason,
+        }
+        for f in audit.clauses
+    ]
+    unlogged = [
+        {
+            **common,
+            "table": u.table,
+            "key": u.key,
+            "kind": "audit: changed, not logged",
+            "summary": u.summary,
+            "note": f"revision {u.revision_date}",
+        }
+        for u in audit.unlogged
+    ]
+    citations = [
+        {
+            **common,
+            "table": "revision log",
+            "key": c.revision_date,
+            "kind": "audit: citation does not fit",
+            "summary": c.source,
+            "note": c.reason,
+        }
+        for c in audit.citations
+    ]
+    return clauses + unlogged + citations
+
+
+def generated_now() -> str:
+    """When an output is generated (UTC, to the second), as every diff format states it."""
+    return utc_now().isoformat(timespec="seconds")
+
+
+def _change_rows(diff: Diff, everything: bool, common: dict[str, Any]) -> list[dict[str, Any]]:
+    return [
         {
             **common,
             "table": c.table,
@@ -318,7 +372,9 @@ def to_csv(rows: list[dict[str, Any]], columns: tuple[str, ...] | list[str]) -> 
     return buffer.getvalue()
 
 
-def diff_html(diffs: list[Diff], everything: bool = False, skipped: list[Skipped] | None = None) -> str:
+def diff_html(
+    diffs: list[Diff], everything: bool = False, skipped: list[Skipped] | None = None, generated: str | None = None
+) -> str:
     """A standalone redline page: deletions struck, insertions marked, trees side by side, audit below."""
     pages = [
         {
@@ -331,7 +387,9 @@ def diff_html(diffs: list[Diff], everything: bool = False, skipped: list[Skipped
         }
         for diff in diffs
     ]
-    return TEMPLATES.get_template("diff.html").render(pages=pages, substance=_substance, skipped=skipped or [])
+    return TEMPLATES.get_template("diff.html").render(
+        pages=pages, substance=_substance, skipped=skipped or [], generated=generated or generated_now()
+    )
 
 
 def skipped_lines(skipped: list[Skipped]) -> list[str]:
@@ -370,6 +428,19 @@ def _tree(answer: Answer, changes: list[Change], side: str) -> dict[str, Any]:
     return {"answer": answer, "rows": rows}
 
 
+def diff_table(items: Iterable[Diff | Skipped], everything: bool, generated: str | None = None) -> list[dict[str, Any]]:
+    """The rows of the CSV and the workbook: every diff's rows, then the policies skipped."""
+    generated = generated or generated_now()
+    rows: list[dict[str, Any]] = []
+    skipped: list[Skipped] = []
+    for item in items:
+        if isinstance(item, Skipped):
+            skipped.append(item)
+        else:
+            rows += diff_rows(item, everything, generated)
+    return rows + skipped_rows(skipped)
+
+
 def render_diffs(items: Iterable[Diff | Skipped], fmt: str, everything: bool, style: Styler, single: bool) -> str:
     """The diffs in one format; a stream of diffs (``kb diff --all``) is rendered one policy at
     a time, and the policies skipped (without the versions named) are listed after them."""
@@ -382,19 +453,20 @@ def render_diffs(items: Iterable[Diff | Skipped], fmt: str, everything: bool, st
             else:
                 yield item
 
+    generated = generated_now()
     if fmt == "text":
         body = "\n\n".join(diff_text(d, everything, style) for d in diffs())
-        return "\n\n".join(p for p in (body, "\n".join(skipped_lines(skipped))) if p)
+        return "\n\n".join(p for p in (body, "\n".join(skipped_lines(skipped)), f"Generated {generated}.") if p)
     if fmt == "markdown":
         body = "\n".join(diff_markdown(d, everything) for d in diffs())
-        return body + "".join(f"\n{line}" for line in skipped_lines(skipped))
+        return body + "".join(f"\n{line}" for line in skipped_lines(skipped)) + f"\nGenerated {generated}.\n"
     if fmt == "json":
-        data = [d.to_json(everything) for d in diffs()]
+        data = [{**d.to_json(everything), "generated_at": generated} for d in diffs()]
         if single:
             return json.dumps(data[0], indent=2, ensure_ascii=False, default=str)
         gone = [{"policy": s.policy_id, "reason": s.reason} for s in skipped]
-        return json.dumps({"diffs": data, "skipped": gone}, indent=2, ensure_ascii=False, default=str)
+        document = {"generated_at": generated, "diffs": data, "skipped": gone}
+        return json.dumps(document, indent=2, ensure_ascii=False, default=str)
     if fmt == "csv":
-        rows = [row for d in diffs() for row in diff_rows(d, everything)]
-        return to_csv(rows + skipped_rows(skipped), CSV_COLUMNS)
-    return diff_html(list(diffs()), everything, skipped)
+        return to_csv(diff_table(items, everything, generated), CSV_COLUMNS)
+    return diff_html(list(diffs()), everything, skipped, generated)

@@ -84,3 +84,8 @@ def cli() -> None:
     Load policy documents, then ask what applied on any date, with every answer traced
     to the source text or the revision that made it.
     """
+
+
+def counted(count: int, noun: str) -> str:
+    """``count`` with its noun in the number it takes: "1 version", "6 versions"."""
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"

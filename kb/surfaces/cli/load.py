@@ -9,7 +9,7 @@ import click
 
 from kb.predicates.decidable import Blocked
 from kb.surfaces.api import KnowledgeBase
-from kb.surfaces.cli.base import CHANGES_OPTION, DB_OPTION, JSON_OPTION, _emit, cli, reports_errors
+from kb.surfaces.cli.base import CHANGES_OPTION, DB_OPTION, JSON_OPTION, _emit, cli, counted, reports_errors
 from loaders.source import ReadOptions
 from revisions.log import DEFAULT_RULE, RULES
 
@@ -55,7 +55,7 @@ def load(
             state = "loaded" if report.changed else "unchanged (already loaded; nothing written)"
             click.echo(f"{report.policy_id}: {state} from {report.source}")
             click.echo(
-                f"  {report.versions} versions; rows added {report.rows_added}, superseded {report.rows_superseded}"
+                f"  {counted(report.versions, 'version')}; rows added {report.rows_added}, superseded {report.rows_superseded}"
             )
             if report.unprinted_log_rows:
                 click.echo(
@@ -128,7 +128,7 @@ def policies(db: str, as_json: bool) -> None:
         as_json,
         rows,
         lambda: "\n".join(
-            f"{row['policy_id']}\t{row['title']}\t{row['versions']} versions from {row['earliest_vouched']}"
+            f"{row['policy_id']}\t{row['title']}\t{counted(row['versions'], 'version')} from {row['earliest_vouched']}"
             for row in rows
         ),
     )

@@ -10,9 +10,9 @@ import click
 from kb.store.load import BUNDLED_CHANGES
 from kb.surfaces.api import KnowledgeBase
 from kb.surfaces.cli.base import DB_OPTION, JSON_OPTION, _emit, cli, reports_errors
-from kb.surfaces.export import EXPORTS
+from kb.surfaces.export import EXPORTS, diff_xlsx
 from kb.surfaces.render import answer_text
-from kb.surfaces.reports import history_text, mutation_text, plain, render_diffs
+from kb.surfaces.reports import diff_table, history_text, mutation_text, plain, render_diffs
 
 
 @cli.command()
@@ -61,7 +61,7 @@ def versions(policy: str, db: str, as_json: bool) -> None:
     )
 
 
-DIFF_FORMATS = ("text", "markdown", "json", "csv", "html")
+DIFF_FORMATS = ("text", "markdown", "json", "csv", "html", "xlsx")
 
 
 DIFF_COLOURS = {
@@ -111,7 +111,10 @@ def diff(
         def style(role: str, text: str) -> str:
             return click.style(text, **DIFF_COLOURS[role]) if colour and role in DIFF_COLOURS else plain(role, text)
 
-        rendered = render_diffs(diffs, fmt, all_changes, style, single=policy is not None)
+        if fmt == "xlsx":
+            rendered: str | bytes = diff_xlsx(diff_table(diffs, all_changes))
+        else:
+            rendered = render_diffs(diffs, fmt, all_changes, style, single=policy is not None)
     _write(rendered, output)
 
 

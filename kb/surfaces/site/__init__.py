@@ -3,7 +3,9 @@
 Registered through the ``datasette`` entry point (this package); its hooks live in small
 modules: ``pages`` (home, policy, diff and coverage pages, and the notes above each canned
 query), ``cells`` (policy text as it reads in table cells), ``errors`` (read-only, no 500 for a
-bad request), ``feed`` (Atom), ``cds`` (the CDS Hooks service of Da Vinci CRD). The canned queries are built in ``queries`` and kept in datasette_metadata.json.
+bad request), ``feed`` (Atom), ``cds`` (the CDS Hooks service of Da Vinci CRD), ``search`` (the
+search page), ``labels`` (the words of canned query pages). The canned queries are built in
+``queries`` and kept in datasette_metadata.json.
 """
 
 from __future__ import annotations

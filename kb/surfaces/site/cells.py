@@ -27,9 +27,14 @@ NOT_A_SOURCE = re.compile(r"[^a-z0-9]+")
 LINK_TEXT = {"diff": "diff", "as_read": "as it read", "diff_from_previous": "diff from previous"}
 
 
+SYMBOL_FONT_BULLETS = str.maketrans({"\uf0a7": "▪", "\uf0b7": "•"})
+"""Bullets a PDF's text kept as private-use code points of the Wingdings and Symbol fonts (U+F0A7 is
+Wingdings' small square, U+F0B7 Symbol's bullet): without the font they show as a box."""
+
+
 def readable(text: str) -> str:
-    """Policy text as printed: bracketed trademark signs restored (the only change made)."""
-    return SYMBOLS.sub(r"\1", text)
+    """Policy text as printed: bracketed trademark signs restored, symbol-font bullets shown as bullets."""
+    return SYMBOLS.sub(r"\1", text).translate(SYMBOL_FONT_BULLETS)
 
 
 def segments(text: str) -> list[tuple[str, bool]]:
@@ -98,6 +103,6 @@ def render_cell(row: Any, value: Any, column: str, table: str | None, database: 
         return Markup("<br>").join(readable(line) for line in value.split("\n"))
     if isinstance(value, str) and value.startswith("/-/kb/") and " " not in value:
         return Markup('<a href="{}">{}</a>').format(value, LINK_TEXT.get(column, column.replace("_", " ")))
-    if isinstance(value, str) and SYMBOLS.search(value):
+    if isinstance(value, str) and readable(value) != value:
         return Markup("{}").format(readable(value))
     return None

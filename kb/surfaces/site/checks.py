@@ -128,7 +128,7 @@ def _coverage(kb: KnowledgeBase, checked: Checked) -> None:
     answer = kb.as_of(checked.policy, checked.days["as_of"], checked.known_at)
     if not answer.covered:
         checked.problems.append(f"{checked.policy} is not covered on {checked.days['as_of']}: {answer.reason}.")
-    checked.notes += [f"Rule-dependent date: {note['note']}." for note in answer.rule_dependent]
+    checked.notes += [f"Rule-dependent date: {note['note'].rstrip('.')}." for note in answer.rule_dependent]
 
 
 def _span(kb: KnowledgeBase, checked: Checked, reversed_ok: bool) -> None:

@@ -7,10 +7,15 @@ The figures are read from whatever ``<status>_lines`` / ``<status>_chars`` colum
 
 from __future__ import annotations
 
+import re
+from pathlib import PurePath
 from typing import Any
 
+from kb.store.tree import CriteriaTree
 from kb.surfaces.api import KnowledgeBase
 
+PAGE = re.compile(r"\bPage (\d+) of \d+\b")
+"""The page number a page header prints ("CLINICAL POLICY Eltrombopag Page 2 of 12")."""
 UNITS = {"_lines": "lines", "_chars": "characters"}
 STATUS_ORDER = ("parsed", "boilerplate", "unparsed", "suspect")
 
@@ -25,6 +30,46 @@ def _figures(document: dict[str, Any]) -> tuple[list[str], list[tuple[str, dict[
     statuses = {status for by_status in figures.values() for status in by_status}
     ordered = [s for s in STATUS_ORDER if s in statuses] + sorted(statuses - set(STATUS_ORDER))
     return ordered, list(figures.items())
+
+
+def page_starts(kb: KnowledgeBase, sha256: str) -> list[tuple[int, int]]:
+    """``(first line, page number)`` of each page header the load recognised in a document."""
+    rows = kb.connection.execute(
+        "SELECT first_line, text FROM coverage_block WHERE document_sha256 = ? AND kind = 'page header'"
+        " ORDER BY first_line",
+        (sha256,),
+    )
+    return [(row["first_line"], int(match.group(1))) for row in rows if (match := PAGE.search(row["text"]))]
+
+
+def page_of(kb: KnowledgeBase, sha256: str, line: int) -> int | None:
+    """The page of the document holding ``line``: that of the last page header at or before it (None:
+    the document prints no page numbers before it)."""
+    page = None
+    for first_line, number in page_starts(kb, sha256):
+        if first_line > line:
+            break
+        page = number
+    return page
+
+
+def criteria_places(kb: KnowledgeBase, policy: str, version: str | None, sha256: str) -> list[tuple[int, int, str]]:
+    """``(first line, last line, printed place)`` of each criterion the document's version read from it."""
+    if version is None:
+        return []
+    answer = kb.as_of(policy, kb.resolve(policy, version))
+    tree = CriteriaTree(answer.criteria())
+    return [
+        (row["first_line"], row["last_line"], tree.where(row["item_id"]))
+        for row in answer.criteria()
+        if row.get("document_sha256") == sha256 and row.get("first_line") is not None
+    ]
+
+
+def place_of(places: list[tuple[int, int, str]], first_line: int) -> str | None:
+    """The criterion a passage starting on ``first_line`` belongs to, as printed (II.A.7)."""
+    found = [place for first, last, place in places if first <= first_line <= (last or first)]
+    return found[-1] if found else None
 
 
 def documents(kb: KnowledgeBase, policy: str) -> list[dict[str, Any]]:
@@ -45,7 +90,11 @@ def documents(kb: KnowledgeBase, policy: str) -> list[dict[str, Any]]:
             )
         ]
         by_status: dict[str, list[dict[str, Any]]] = {s: [] for s in ("suspect", "unparsed", "boilerplate")}
+        places = criteria_places(kb, policy, document.get("version"), row["sha256"])
         for block in blocks:
+            block["page"] = page_of(kb, row["sha256"], block["first_line"])
+            block["item"] = place_of(places, block["first_line"]) if block["status"] != "boilerplate" else None
             by_status.setdefault(block["status"], []).append(block)
+        document["name"] = PurePath(document["path"]).name
         found.append({**document, "statuses": statuses, "figures": figures, "blocks": list(by_status.items())})
     return found

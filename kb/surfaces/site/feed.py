@@ -5,13 +5,15 @@ The column names follow datasette-atom; that plugin (0.9) answers an empty resul
 error (it takes the ``max()`` of no dates), so a span without changes could not be subscribed
 to. Here an empty result is an empty feed whose subtitle says why, links are made absolute (on
 the server's own address, not the request's Host header), and every text is escaped by the XML
-writer, with the characters XML does not allow shown as their control pictures.
+writer, with the characters XML does not allow shown as their control pictures. The
+recent-changes feed asked for without a span (``/kb/recent_changes.atom``) holds the latest
+changes up to today, so a subscription sees new ones.
 """
 
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 from xml.etree import ElementTree
 
@@ -19,10 +21,13 @@ from datasette import hookimpl
 from datasette.utils.asgi import Response
 
 from kb.surfaces.site.checks import request_args
-from kb.surfaces.site.pages import query_checked
+from kb.surfaces.site.pages import knowledge_base, query_checked
+from kb.surfaces.site.queries import recent_changes_sql
 
 ATOM = "http://www.w3.org/2005/Atom"
 REQUIRED = {"atom_id", "atom_title", "atom_updated"}
+LATEST = 50
+"""Entries of the recent-changes feed asked for without a span."""
 
 
 NOT_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
@@ -77,6 +82,14 @@ def atom(title: str, self_url: str, base: str, rows: list[dict[str, Any]], subti
     return ElementTree.tostring(feed, encoding="utf-8", xml_declaration=True)
 
 
+def latest_changes(datasette: Any) -> tuple[list[str], list[Any]]:
+    """The ``LATEST`` newest rows of the recent-changes query up to today: a feed that follows new changes."""
+    sql = f"{recent_changes_sql()} LIMIT {LATEST}"
+    with knowledge_base(datasette) as kb:
+        cursor = kb.connection.execute(sql, {"from": "0001-01-01", "to": date.today().isoformat()})
+        return [column[0] for column in cursor.description], [tuple(row) for row in cursor.fetchall()]
+
+
 async def render_atom(
     datasette: Any, request: Any, columns: list[str], rows: list[Any], database: str, query_name: str | None
 ) -> Response:
@@ -85,12 +98,19 @@ async def render_atom(
     title = (queries.get(query_name) or {}).get("title") or query_name or database
     args = {key: value for key, value in request_args(request).items() if not key.startswith("_")}
     span = ", ".join(f"{key} {value}" for key, value in args.items())
-    checked = query_checked(datasette, database, query_name, args)
-    problems = " ".join(checked.problems) if checked else ""
-    subtitle = f"{len(rows)} entries ({span})" if rows else f"No entries ({span}). {problems}".strip()
+    if query_name == "recent_changes" and not args:
+        columns, rows = latest_changes(datasette)
+        title, span = f"{title}: the latest {LATEST}", ""
+        subtitle = f"The {len(rows)} latest changes up to today, newest first; new changes appear as they take effect."
+    else:
+        checked = query_checked(datasette, database, query_name, args)
+        problems = " ".join(checked.problems) if checked else ""
+        subtitle = f"{len(rows)} entries ({span})" if rows else f"No entries ({span or 'no span given'}). {problems}"
     base = site_base(datasette, request)
     self_url = base + request.path + (f"?{request.query_string}" if request.query_string else "")
-    body = atom(f"{title} ({span})" if span else title, self_url, base, [dict(zip(columns, r)) for r in rows], subtitle)
+    body = atom(
+        f"{title} ({span})" if span else title, self_url, base, [dict(zip(columns, r)) for r in rows], subtitle.strip()
+    )
     return Response(body, content_type="application/atom+xml; charset=utf-8")
 
 

@@ -90,6 +90,18 @@ def diff_links(database: str, policy: str, versions: list[dict[str, Any]], days:
     return links
 
 
+def picker(action: str, policy: str, fields: dict[str, str], versions: list[dict[str, Any]]) -> dict[str, Any]:
+    """A form to ask the same page of ``policy`` for other dates: each field takes a date or picks a
+    version label from the list."""
+    labels = {"as_of": "In force on", "from": "From", "to": "To"}
+    return {
+        "action": action,
+        "policy": policy,
+        "fields": [(name, labels.get(name, name), value) for name, value in fields.items()],
+        "versions": [(version["label"], version["valid_from"]) for version in versions],
+    }
+
+
 def quarter(day: date) -> tuple[date, date]:
     """The first and last day of the calendar quarter holding ``day``."""
     return quarter_bounds(day.year, (day.month - 1) // 3 + 1)

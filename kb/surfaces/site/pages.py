@@ -23,10 +23,12 @@ from kb.surfaces.site.cds import ROUTES as CDS_ROUTES
 from kb.surfaces.site.checks import Checked, check, parameters_of, request_args
 from kb.surfaces.site.coverage import documents
 from kb.surfaces.site.home import overview
+from kb.surfaces.site.labels import column_label, page_title, parameter_label
 from kb.surfaces.site.navigation import (
     diff_links,
     diff_url,
     in_force,
+    picker,
     policy_links,
     policy_url,
     questionnaire_url,
@@ -35,6 +37,8 @@ from kb.surfaces.site.navigation import (
     version_links,
 )
 from kb.surfaces.site.reading import layout
+from kb.surfaces.site.search import LIMIT as SEARCH_LIMIT
+from kb.surfaces.site.search import search
 
 
 def knowledge_base(datasette: Any) -> KnowledgeBase:
@@ -63,6 +67,7 @@ async def policy_page(datasette: Any, request: Any) -> Response:
         context: dict[str, Any] = {"page_title": f"{args.get('policy', '')} as it read on {args.get('as_of', '')}"}
         if checked.policy:
             versions = kb.versions(checked.policy)
+            context["picker"] = picker("/-/kb/policy", checked.policy, {"as_of": args.get("as_of", "")}, versions)
             context["policy"] = dict(
                 kb.connection.execute("SELECT * FROM policy WHERE policy_id = ?", (checked.policy,)).fetchone()
             )
@@ -148,6 +153,9 @@ async def diff_page(datasette: Any, request: Any) -> Response:
             context["links"] = diff_links(database, checked.policy, kb.versions(checked.policy), days)
         elif checked.policy:
             context["links"] = policy_links(database, checked.policy)
+        if checked.policy:
+            span = {"from": args.get("from", ""), "to": args.get("to", "")}
+            context["picker"] = picker("/-/kb/diff", checked.policy, span, kb.versions(checked.policy))
     context.update(problems=checked.problems, notes=checked.notes)
     return await _render(datasette, request, "kb_diff.html", context, 200 if checked.ok else 400)
 
@@ -156,6 +164,11 @@ async def coverage_page(datasette: Any, request: Any) -> Response:
     """/-/kb/coverage?policy=P: each loaded document's parsed, boilerplate, unparsed and suspect text."""
     database = datasette.get_database().name
     args = request_args(request)
+    if not args.get("policy", "").strip():
+        with knowledge_base(datasette) as kb:
+            choices = kb.connection.execute("SELECT policy_id, title FROM policy ORDER BY policy_id").fetchall()
+        context = {"page_title": "Document coverage: choose a policy", "choices": [tuple(c) for c in choices]}
+        return await _render(datasette, request, "kb_coverage.html", context)
     context: dict[str, Any] = {"page_title": f"Coverage of the documents of {args.get('policy', '')}"}
     with knowledge_base(datasette) as kb:
         checked = check(kb, {"policy"}, args)
@@ -165,22 +178,53 @@ async def coverage_page(datasette: Any, request: Any) -> Response:
             context["links"] = [
                 *policy_links(database, checked.policy),
                 (f"{current} as it read", policy_url(checked.policy, current)),
+                ("Suspect passages of every policy", f"/{database}/suspect_passages"),
             ]
     context.update(problems=checked.problems, notes=checked.notes)
     return await _render(datasette, request, "kb_coverage.html", context, 200 if checked.ok else 400)
 
 
 async def search_page(datasette: Any, request: Any) -> Response:
-    """/-/kb/search?q=TEXT: Datasette's own full-text search of the ``passage`` table."""
+    """/-/kb/search?q=TEXT: every passage holding each word typed, with its place and versions."""
     query = request.args.get("q", "").strip()
-    path = f"/{datasette.get_database().name}/passage"
-    return Response.redirect(url(path, _search=query) if query else path)
+    with knowledge_base(datasette) as kb:
+        hits = search(kb, query)
+    title = f"Search: {query}" if query else "Search the text of every policy and version"
+    context = {"page_title": title, "q": query, "hits": hits, "limit": SEARCH_LIMIT}
+    return await _render(datasette, request, "kb_search.html", context)
+
+
+def newest_change(kb: KnowledgeBase, today: date) -> dict[str, Any] | None:
+    """The revision of any policy that took effect last, on or before ``today``."""
+    row = kb.connection.execute(
+        "SELECT policy_id, label, effective_date FROM revision WHERE superseded_at IS NULL AND effective_date <= ?"
+        " ORDER BY effective_date DESC, policy_id LIMIT 1",
+        (today.isoformat(),),
+    ).fetchone()
+    return dict(row) if row else None
+
+
+def newest_change_note(kb: KnowledgeBase, today: date) -> str:
+    """Where the newest change stands, for a span that may hold none."""
+    newest = newest_change(kb, today)
+    if newest is None:
+        return "No revision of any policy has taken effect yet."
+    return (
+        f"The newest change in the knowledge base took effect on {newest['effective_date']} "
+        f"({newest['policy_id']} {newest['label']})."
+    )
 
 
 async def recent_page(datasette: Any, request: Any) -> Response:
-    """/-/kb/recent: the recent-changes query over the last 12 months."""
+    """/-/kb/recent: the recent-changes query over the 12 months up to today, or, where none took
+    effect in them, from 12 months before the newest change up to today."""
     today = date.today()
-    span = {"from": (today - timedelta(days=365)).isoformat(), "to": today.isoformat()}
+    with knowledge_base(datasette) as kb:
+        newest = newest_change(kb, today)
+    start = today - timedelta(days=365)
+    if newest and date.fromisoformat(newest["effective_date"]) < start:
+        start = date.fromisoformat(newest["effective_date"]) - timedelta(days=365)
+    span = {"from": start.isoformat(), "to": today.isoformat()}
     return Response.redirect(url(f"/{datasette.get_database().name}/recent_changes", **span))
 
 
@@ -214,7 +258,8 @@ def query_links(name: str, database: str, checked: Checked, args: dict[str, str]
         ]
     if name == "recent_changes":
         feed = [("Atom feed of these rows", url(f"/{database}/recent_changes.atom", **args))] if checked.ok else []
-        return feed + recent_spans(database, date.today())
+        latest = [("Atom feed of the latest changes (follows new ones)", f"/{database}/recent_changes.atom")]
+        return feed + latest + recent_spans(database, date.today())
     if checked.policy and name != "version_timeline":
         return policy_links(database, checked.policy)
     return []
@@ -242,8 +287,16 @@ def extra_template_vars(template: str, database: str | None, request: Any, datas
     checked = query_checked(datasette, database, name, args)
     if checked is None:
         return {}
+    query = datasette.metadata("queries", database=database)[name]
+    asked = {k: v for k, v in args.items() if not k.startswith("_")}
+    if name == "recent_changes":
+        with knowledge_base(datasette) as kb:
+            checked.notes.append(newest_change_note(kb, date.today()))
     return {
         "kb_problems": checked.problems,
         "kb_notes": checked.notes,
-        "kb_links": query_links(name, database, checked, {k: v for k, v in args.items() if not k.startswith("_")}),
+        "kb_links": query_links(name, database, checked, asked),
+        "kb_title": page_title(query.get("title") or name, asked),
+        "kb_column_label": column_label,
+        "kb_parameter_label": parameter_label,
     }
