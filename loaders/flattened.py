@@ -197,9 +197,15 @@ def _paragraph(text: str) -> list[str]:
     return [*_bullets(text), ""]
 
 
+_INDICATED = re.compile(r"(?<=[.;:])\s+((?:[A-Z][\w®™-]*\s+(?:(?:and|or)\s+)?){1,4}(?:is|are) indicated\b)")
+"""A sentence naming another product's indications ("... therapy. Alvaiz is indicated for"): the
+flattened text runs it on after the last bullet of the product before."""
+
+
 @_with_furniture
 def _fda(text: str) -> list[str]:
     text = re.sub(r"\s+(Limitations? ?\(?s?\)? of use:)", r"\n\n\1", text)
+    text = _INDICATED.sub(r"\n\n\1", text)
     return [line for part in text.split("\n") for line in (_bullets(part) if part else [""])] + [""]
 
 

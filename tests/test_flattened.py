@@ -12,9 +12,10 @@ import re
 import pytest
 
 from kb.model import Code, Criterion, Duration, PolicyDocument, Reference
+from kb.surfaces.api import KnowledgeBase
 from loaders.centene import load_path, load_text
 from loaders.flattened import is_flattened
-from tests.conftest import BUNDLED
+from tests.conftest import BUNDLED, CORPUS
 
 
 def flatten_like_the_corpus(text: str) -> str:
@@ -93,3 +94,17 @@ def test_bulleted_references_come_apart():
         "https://www.nccn.org/professionals/physician_gls/pdf/all.pdf",
         "https://www.nccn.org/professionals/physician_gls/pdf/ped_all.pdf",
     ]
+
+
+def test_a_second_products_indications_start_a_paragraph_of_their_own(tmp_path):
+    """CP.PHAR.180 lists Promacta's indications, then "Alvaiz is indicated for the treatment of:";
+    the flattened text runs the second heading on after Promacta's last bullet."""
+    path = CORPUS / "centene" / "CP.PHAR.180_eltrombopag.txt"
+    if not path.exists():
+        pytest.skip("the corpus is not beside the checkout")
+    with KnowledgeBase(tmp_path / "kb.sqlite") as kb:
+        kb.load([path])
+        texts = [row["text"] for row in kb.show("CP.PHAR.180").records["statement"] if row["kind"] == "fda_indication"]
+    assert "Alvaiz is indicated for the treatment of:" in texts
+    last_promacta = next(t for t in texts if t.startswith("- Patients with severe aplastic anemia"))
+    assert last_promacta.endswith("insufficient response to immunosuppressive therapy.")
