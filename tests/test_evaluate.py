@@ -17,6 +17,7 @@ from kb.predicates import predicate_for, read
 from kb.surfaces.cli import cli
 
 POLICY = "CP.PHAR.359"
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "request-ph-negative-16.json"
 COMPLETE = {
     "line_of_business": "Commercial",
     "diagnosis": "B-cell ALL",
@@ -349,3 +350,17 @@ def test_none_of_and_at_least_n_combine_three_valued():
     assert combine("at_least", [True, True, False], 2) is True
     assert combine("at_least", [True, False, False], 2) is False
     assert combine("at_least", [True, None, False], 2) is None
+
+
+def test_a_decision_states_the_knowledge_it_used_and_when_it_was_made(fresh_kb):
+    """The knowledge time of a decision is that of the load its rules reflect (what replay needs),
+    not the moment of evaluation, which is stated beside it."""
+    from datetime import UTC, datetime
+
+    loaded = datetime(2026, 1, 1, tzinfo=UTC)
+    fresh_kb.load(now=loaded)
+    request = Request.from_json(json.loads(EXAMPLE.read_text(encoding="utf-8")))
+    decision = fresh_kb.evaluate(request)
+    assert decision.known_at == loaded.isoformat()
+    assert datetime.fromisoformat(decision.evaluated_at) > loaded
+    assert fresh_kb.replay(decision.to_json()).decision == decision.decision

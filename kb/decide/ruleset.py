@@ -159,7 +159,9 @@ class RuleSet:
 
 @dataclass
 class Decision:
-    """A decision with everything needed to read it, audit it and replay it."""
+    """A decision with everything needed to read it, audit it and replay it: ``known_at`` is the
+    knowledge it was made with (the knowledge time asked for, else the latest load its rules
+    reflect), ``evaluated_at`` when it was made."""
 
     request: Request
     decision: str
@@ -176,6 +178,7 @@ class Decision:
     rule_dependent: list[dict[str, Any]] = field(default_factory=list)
     evaluated_as_of: str | None = None
     other_rule: list[dict[str, Any]] = field(default_factory=list)
+    evaluated_at: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -187,6 +190,7 @@ class Decision:
             "rules_hash": self.rules_hash,
             "effective_date_rule": self.effective_date_rule,
             "known_at": self.known_at,
+            "evaluated_at": self.evaluated_at,
             "evaluated_as_of": self.evaluated_as_of,
             "needed": self.needed,
             "duration": self.duration,

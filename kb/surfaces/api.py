@@ -353,11 +353,12 @@ class KnowledgeBase:
         self.check_request(request)
         known = knowledge_time(known_at)
         rules = self.rules(request.policy, day, known)
-        stamp = (known or utc_now()).isoformat()
+        stamp = known.isoformat() if known else rules.answer.loaded_at  # the knowledge the rules reflect
         pending = describe(
             self.connection, request.policy, day, self._rule_dependent(request.policy, day, known), known, self._differences
         )
         decision = evaluate(rules, request, stamp, pending)
+        decision.evaluated_at = utc_now().isoformat()
         if when:
             decision.evaluated_as_of = day.isoformat()
             decision.reasons.insert(

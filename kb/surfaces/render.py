@@ -104,7 +104,7 @@ def decision_text(decision: Decision) -> str:
     out = [
         f"{request.request_id or 'request'}: {decision.decision.upper()} under {decision.policy} "
         f"{version.get('label', '(no version)')} ({version.get('basis', '-')}), date of service {request.date_of_service}",
-        f"  rules {(decision.rules_hash or '-')[:16]}, effective-date rule {decision.effective_date_rule}, known at {decision.known_at}",
+        f"  rules {(decision.rules_hash or '-')[:16]}, effective-date rule {decision.effective_date_rule}, known at {decision.known_at}, evaluated {decision.evaluated_at or '-'}",
     ]
     if decision.evaluated_as_of:
         out.append(f"  AS OF {decision.evaluated_as_of} (--as-of): the rules in force then, not on the date of service")
