@@ -324,9 +324,11 @@ def _order(
         notes.append(error.message)
         return _undecided(named, policy, day, dated, "the order's facts cannot be read", key, payer, notes), None
     except KBError as error:
-        return _undecided(named, policy, day, dated, str(error), key, payer, notes), None
+        notes.append(str(error))
+        return _undecided(named, policy, day, dated, "the policy cannot decide this order", key, payer, notes), None
     if decision.version is None:  # no version in force on the order's date
-        return _undecided(named, policy, day, dated, "; ".join(decision.reasons), key, payer, notes), None
+        why = "; ".join(decision.reasons)
+        return _undecided(named, policy, day, dated, why, key, payer, notes, versionless=True), None
     label = (decision.version or {}).get("label")
     assertion = hashlib.sha256(f"{policy}|{label}|{rules.answer.loaded_at}".encode()).hexdigest()
     drug_label = kind_of("drug").concepts[drug.concept].label if drug and drug.concept else named
@@ -359,10 +361,22 @@ def _held_back(order: Order, coverage: Reference | None) -> str | None:
 
 
 def _undecided(
-    named: str, policy: str, day: date, dated: str, why: str, key: str, payer: str, notes: list[str]
+    named: str,
+    policy: str,
+    day: date,
+    dated: str,
+    why: str,
+    key: str,
+    payer: str,
+    notes: list[str],
+    versionless: bool = False,
 ) -> dict[str, Any]:
+    """The card for an order its policy does not decide: no version in force, or facts it refuses."""
     detail = "\n".join([f"{policy} cannot be read on {day} ({dated}): {why}", *_notes(notes)])
-    return _card(f"{named}: {policy} has no version in force on {day}", detail, payer, key, "coverage-info")
+    summary = f"{named}: {policy} " + (
+        f"has no version in force on {day}" if versionless else "cannot decide this order; see the notes"
+    )
+    return _card(summary, detail, payer, key, "coverage-info")
 
 
 def _summary(decision: Decision, drug: str, label: str | None) -> str:
