@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from functools import cache, lru_cache
 from typing import Any
 
-from kb.concepts.codes import CodeError, describe, normal_code
+from kb.concepts.codes import CodeError, describe, icd_named, normal_code
 from kb.concepts.vocabulary import Kind, phrase_key, vocabulary
 
 Truth = bool | None
@@ -46,9 +46,13 @@ def kind_of(name: str) -> Kind:
 
 @lru_cache(maxsize=1 << 14)
 def read_phrase(kind: str, text: str) -> Value:
-    """A phrase: a synonym of a concept, else (without a parenthetical) one; else unrecognised."""
+    """A phrase: a synonym of a concept; else, for a diagnosis, the ICD-10-CM code whose description
+    or inclusion term it is (placed in the hierarchy as that code is); else unrecognised."""
     index = kind_of(kind).by_phrase
     key = phrase_key(text)
+    if key not in index and kind == "diagnosis" and (code := icd_named(key)):
+        coded = read_code(kind, "ICD-10-CM", code)
+        return Value(kind, f"{text} ({coded.text})", coded.concept, coded.code)
     return Value(kind, text, index.get(key))
 
 
