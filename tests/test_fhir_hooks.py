@@ -145,7 +145,7 @@ def test_a_pend_is_conditional_with_info_needed_and_an_approve_asks_no_documents
 
 
 def test_discovery_declares_the_crd_versions_and_options():
-    for service in discovery()["services"]:
+    for service in discovery("Callers are not authenticated.")["services"]:
         assert service["extension"]["davinci-crd.version"] == ["2.0", "2.2"]
         options = {o["code"]: o for o in service["extension"]["davinci-crd.configuration-options"]}
         assert options["coverage-info"]["type"] == "boolean" and options["max-cards"]["type"] == "integer"

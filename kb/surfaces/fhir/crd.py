@@ -110,10 +110,9 @@ INFO_NEEDED = "OTH"
 """info-needed for a conditional answer: v3-NullFlavor OTH, other information (the reasons name it)."""
 
 
-def discovery(authentication: str | None = None) -> dict[str, Any]:
+def discovery(authentication: str) -> dict[str, Any]:
     """The CDS Hooks discovery document: one service per hook, for MedicationRequest orders;
-    ``authentication`` says how callers are checked (None: not checked)."""
-    checked = authentication or "Callers are not authenticated: no JWKS is configured for this service."
+    ``authentication`` says in a sentence how callers are checked."""
     return {
         "services": [
             {
@@ -123,7 +122,7 @@ def discovery(authentication: str | None = None) -> dict[str, Any]:
                 "description": (
                     "Da Vinci CRD for MedicationRequest: the drug's policy and version in force on the order's "
                     "date, whether prior authorization is needed and what documentation its criteria ask for. "
-                    + checked
+                    + authentication
                 ),
                 "prefetch": PREFETCH,
                 "extension": {"davinci-crd.version": CRD_VERSIONS, "davinci-crd.configuration-options": OPTIONS},
