@@ -3,7 +3,7 @@
 ICD-10-CM is checked against the code tables of the ``simple-icd-10-cm`` package (imported on
 first use: it takes about a second); its hierarchy is the codes' own (C91.00 under C91.0).
 A diagnosis in words the vocabulary does not know is looked up among ICD-10-CM's descriptions
-and inclusion terms (``icd_named``). NUCC taxonomy, HCPCS, RxNorm and NDC codes are checked for form only: a well-formed code the
+and inclusion terms (``icd_names``). NUCC taxonomy, HCPCS, RxNorm and NDC codes are checked for form only: a well-formed code the
 vocabulary does not name is *unrecognised* (asked for, never denied). FHIR system URIs are
 accepted beside the short names.
 """
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import warnings
+from collections.abc import Iterator
 from functools import cache
 from typing import Any
 
@@ -71,30 +72,16 @@ VAGUE = re.compile(r"\b(?:unspecified|other|not elsewhere classified)\b", re.I)
 """Descriptions too vague to stand for a name: 'Leukemia, unspecified' is no reading of 'leukemia'."""
 
 
-@cache
-def _icd_names() -> dict[str, set[str]]:
-    """Every ICD-10-CM description and inclusion term, as ``phrase_key`` gives it -> the codes it names."""
-    from kb.concepts.vocabulary import phrase_key
-
+def icd_names() -> Iterator[tuple[str, str]]:
+    """(code, name) for every ICD-10-CM code's description and inclusion terms, vague ones left out."""
     icd = _icd()
-    names: dict[str, set[str]] = {}
     for raw in icd.get_all_codes(False):
         if not (icd.is_category_or_subcategory(raw) or icd.is_extended_subcategory(raw)):
             continue
         code = f"{raw[:3]}.{raw[3:]}" if len(raw) > 3 else raw
         for name in [icd.get_description(raw), *icd.get_inclusion_term(raw)]:
             if not VAGUE.search(name):
-                names.setdefault(phrase_key(name), set()).add(code)
-    return names
-
-
-def icd_named(key: str) -> str | None:
-    """The ICD-10-CM code a phrase (as ``phrase_key`` gives it) names by its description or an
-    inclusion term: the one code, or the one code above all codes that share the name; None if none
-    or unrelated codes do (never a guess)."""
-    codes = _icd_names().get(key, set())
-    tops = [c for c in codes if not any(c != o and c.startswith(o) for o in codes)]
-    return tops[0] if len(tops) == 1 else None
+                yield code, name
 
 
 @cache

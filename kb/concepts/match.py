@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from functools import cache, lru_cache
 from typing import Any
 
-from kb.concepts.codes import CodeError, describe, icd_named, normal_code
+from kb.concepts.codes import CodeError, describe, icd_names, normal_code
 from kb.concepts.vocabulary import Kind, phrase_key, vocabulary
 
 Truth = bool | None
@@ -42,6 +42,23 @@ class Value:
 
 def kind_of(name: str) -> Kind:
     return vocabulary()[name]
+
+
+@cache
+def _icd_index() -> dict[str, frozenset[str]]:
+    """ICD-10-CM's descriptions and inclusion terms, as ``phrase_key`` gives them -> the codes they name."""
+    index: dict[str, set[str]] = {}
+    for code, name in icd_names():
+        index.setdefault(phrase_key(name), set()).add(code)
+    return {key: frozenset(codes) for key, codes in index.items()}
+
+
+def icd_named(key: str) -> str | None:
+    """The ICD-10-CM code a phrase key names by a description or an inclusion term: the one code,
+    or the one code above every code sharing the name; None if none or unrelated codes do."""
+    codes = _icd_index().get(key, frozenset())
+    tops = [c for c in codes if not any(c != o and c.startswith(o) for o in codes)]
+    return tops[0] if len(tops) == 1 else None
 
 
 @lru_cache(maxsize=1 << 14)
