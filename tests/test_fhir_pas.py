@@ -116,7 +116,10 @@ def test_pas_twin_is_decided_as_the_plain_request(loaded_kb, tmp_path: Path, cas
     if expected == "approve":
         period = {"start": decision.duration["start_date"], "end": decision.duration["end_date"]}
         assert response["preAuthPeriod"] == period
-        assert item["extension"][0]["valuePeriod"] == period
+        by_url = {e["url"].rsplit("/", 1)[-1]: e for e in item["extension"]}
+        assert by_url["extension-itemPreAuthPeriod"]["valuePeriod"] == period
+        assert by_url["extension-itemRequestedServiceDate"]["valueDateTime"] == request["date_of_service"]
+        assert by_url["extension-itemPreAuthIssueDate"]["valueDate"] == response["created"][:10]
         assert "Criterion I.A.4 B-cell ALL is CD22 positive; - met" in text
     else:
         assert "preAuthPeriod" not in response

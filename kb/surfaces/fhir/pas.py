@@ -64,6 +64,8 @@ class ItemAnswer:
     summary: str
     notes: list[str] = field(default_factory=list)
     period: tuple[str, str] | None = None
+    service_date: str | None = None
+    """The date of service read from the item (None when no policy read it)."""
 
 
 def _number(*parts: object) -> str:
@@ -163,13 +165,17 @@ def answer_item(kb: KnowledgeBase, item: ItemFacts, claim_id: str | None, source
         summary += "; needed: " + ", ".join(decision.needed or ["the approval duration (see the notes)"])
     if outcome == "refer":
         summary += "; refer to " + ", ".join(dict.fromkeys(r["policy"] for r in decision.referral))
-    return ItemAnswer(item.sequence, outcome, number, summary, notes, period)
+    return ItemAnswer(item.sequence, outcome, number, summary, notes, period, item.request["date_of_service"])
 
 
-def _item(answer: ItemAnswer, notes: list[int]) -> dict[str, Any]:
+def _item(answer: ItemAnswer, notes: list[int], issued: str) -> dict[str, Any]:
+    """An item of the ClaimResponse: its review action, and its dates (service, issue, period) where known."""
     code, display = REVIEW[answer.decision]
     extension: list[dict[str, Any]] = []
+    if answer.service_date:
+        extension.append({"url": PAS + "extension-itemRequestedServiceDate", "valueDateTime": answer.service_date})
     if answer.period:
+        extension.append({"url": PAS + "extension-itemPreAuthIssueDate", "valueDate": issued})
         extension.append(
             {
                 "url": PAS + "extension-itemPreAuthPeriod",
@@ -234,7 +240,7 @@ def response(pas: PasRequest, answers: list[ItemAnswer], now: datetime) -> Bundl
     for answer in answers:
         first = len(notes) + 1
         notes += [{"number": first + i, "type": "display", "text": text} for i, text in enumerate(answer.notes)]
-        items.append(_item(answer, list(range(first, len(notes) + 1))))
+        items.append(_item(answer, list(range(first, len(notes) + 1)), now.date().isoformat()))
     missing = _missing_tracking(pas.bundle)
     if missing:
         notes.append({"number": len(notes) + 1, "type": "display", "text": missing})
