@@ -110,12 +110,16 @@ def test_pas_twin_is_decided_as_the_plain_request(loaded_kb, tmp_path: Path, cas
     text = notes(response)
     label = decision.version["label"]
     assert f"policy CP.PHAR.359 version {label}" in text and "knowledge as of" in text
-    assert response["outcome"] == ("queued" if expected in ("pend", "refer") else "complete")
+    # PAS 2.2.1 binds outcome to complete | error | partial; its pended example answers complete with A4
+    assert response["outcome"] == "complete"
     assert response["preAuthRef"].startswith("PA-")
     if expected == "approve":
         period = {"start": decision.duration["start_date"], "end": decision.duration["end_date"]}
         assert response["preAuthPeriod"] == period
-        assert item["extension"][0]["valuePeriod"] == period
+        by_url = {e["url"].rsplit("/", 1)[-1]: e for e in item["extension"]}
+        assert by_url["extension-itemPreAuthPeriod"]["valuePeriod"] == period
+        assert by_url["extension-itemRequestedServiceDate"]["valueDateTime"] == request["date_of_service"]
+        assert by_url["extension-itemPreAuthIssueDate"]["valueDate"] == response["created"][:10]
         assert "Criterion I.A.4 B-cell ALL is CD22 positive; - met" in text
     else:
         assert "preAuthPeriod" not in response
@@ -206,7 +210,7 @@ def test_referral_examples_are_pended_for_the_plans_review(loaded_kb, tmp_path: 
     code, output, _ = evaluate(loaded_kb, tmp_path, json.loads((EXAMPLES / name).read_text()))
     assert code == 0
     response = claim_response(output)
-    assert response["outcome"] == "queued" and review_code(response["item"][0]) == "A4"
+    assert response["outcome"] == "complete" and review_code(response["item"][0]) == "A4"
     assert "no drug policy in this knowledge base covers Consultation" in notes(response)
 
 
@@ -225,3 +229,17 @@ def test_a_date_before_any_version_is_pended_not_decided(loaded_kb, tmp_path: Pa
     _, output, _ = evaluate(loaded_kb, tmp_path, pas_bundle(plain("2019-01-01")))
     response = claim_response(output)
     assert review_code(response["item"][0]) == "A4" and "no version in force" in response["disposition"]
+
+
+KIT_REQUESTS = EXAMPLES.parent / "fhir-conformance" / "requests"
+
+
+@pytest.mark.skipif(not KIT_REQUESTS.is_dir(), reason=f"the conformance kit is not at {KIT_REQUESTS}")
+def test_a_request_without_identifier_or_full_urls_is_answered_with_them(loaded_kb, tmp_path: Path) -> None:
+    """PAS: Bundle.identifier and every entry's fullUrl are 1..1; the answer has them and says why they are its own."""
+    request = json.loads((KIT_REQUESTS / "pas-no-identifier-no-fullurl.json").read_text())
+    assert "identifier" not in request and not any("fullUrl" in entry for entry in request["entry"])
+    code, output, _ = evaluate(loaded_kb, tmp_path, request)
+    assert code == 0
+    assert output["identifier"]["value"] and all(entry["fullUrl"].startswith("urn:uuid:") for entry in output["entry"])
+    assert "The request lacks Bundle.identifier, Bundle.entry[0].fullUrl" in notes(claim_response(output))

@@ -2,7 +2,8 @@
 
 ICD-10-CM is checked against the code tables of the ``simple-icd-10-cm`` package (imported on
 first use: it takes about a second); its hierarchy is the codes' own (C91.00 under C91.0).
-NUCC taxonomy, HCPCS, RxNorm and NDC codes are checked for form only: a well-formed code the
+A diagnosis in words the vocabulary does not know is looked up among ICD-10-CM's descriptions
+and inclusion terms (``icd_names``). NUCC taxonomy, HCPCS, RxNorm and NDC codes are checked for form only: a well-formed code the
 vocabulary does not name is *unrecognised* (asked for, never denied). FHIR system URIs are
 accepted beside the short names.
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import re
 import warnings
+from collections.abc import Iterator
 from functools import cache
 from typing import Any
 
@@ -64,6 +66,22 @@ def icd_description(code: str) -> str | None:
         if icd.is_valid_item(code) and (icd.is_category_or_subcategory(code) or icd.is_extended_subcategory(code))
         else None
     )
+
+
+VAGUE = re.compile(r"\b(?:unspecified|other|not elsewhere classified)\b", re.I)
+"""Descriptions too vague to stand for a name: 'Leukemia, unspecified' is no reading of 'leukemia'."""
+
+
+def icd_names() -> Iterator[tuple[str, str]]:
+    """(code, name) for every ICD-10-CM code's description and inclusion terms, vague ones left out."""
+    icd = _icd()
+    for raw in icd.get_all_codes(False):
+        if not (icd.is_category_or_subcategory(raw) or icd.is_extended_subcategory(raw)):
+            continue
+        code = f"{raw[:3]}.{raw[3:]}" if len(raw) > 3 else raw
+        for name in [icd.get_description(raw), *icd.get_inclusion_term(raw)]:
+            if not VAGUE.search(name):
+                yield code, name
 
 
 @cache

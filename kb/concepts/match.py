@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from functools import cache, lru_cache
 from typing import Any
 
-from kb.concepts.codes import CodeError, describe, normal_code
+from kb.concepts.codes import CodeError, describe, icd_names, normal_code
 from kb.concepts.vocabulary import Kind, phrase_key, vocabulary
 
 Truth = bool | None
@@ -44,11 +44,32 @@ def kind_of(name: str) -> Kind:
     return vocabulary()[name]
 
 
+@cache
+def _icd_index() -> dict[str, frozenset[str]]:
+    """ICD-10-CM's descriptions and inclusion terms, as ``phrase_key`` gives them -> the codes they name."""
+    index: dict[str, set[str]] = {}
+    for code, name in icd_names():
+        index.setdefault(phrase_key(name), set()).add(code)
+    return {key: frozenset(codes) for key, codes in index.items()}
+
+
+def icd_named(key: str) -> str | None:
+    """The ICD-10-CM code a phrase key names by a description or an inclusion term: the one code,
+    or the one code above every code sharing the name; None if none or unrelated codes do."""
+    codes = _icd_index().get(key, frozenset())
+    tops = [c for c in codes if not any(c != o and c.startswith(o) for o in codes)]
+    return tops[0] if len(tops) == 1 else None
+
+
 @lru_cache(maxsize=1 << 14)
 def read_phrase(kind: str, text: str) -> Value:
-    """A phrase: a synonym of a concept, else (without a parenthetical) one; else unrecognised."""
+    """A phrase: a synonym of a concept; else, for a diagnosis, the ICD-10-CM code whose description
+    or inclusion term it is (placed in the hierarchy as that code is); else unrecognised."""
     index = kind_of(kind).by_phrase
     key = phrase_key(text)
+    if key not in index and kind == "diagnosis" and (code := icd_named(key)):
+        coded = read_code(kind, "ICD-10-CM", code)
+        return Value(kind, f"{text} ({coded.text})", coded.concept, coded.code)
     return Value(kind, text, index.get(key))
 
 

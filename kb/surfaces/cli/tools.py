@@ -13,6 +13,7 @@ from kb.store.staging import check_database
 from kb.surfaces.cli.base import DB_OPTION, cli, reports_errors
 from kb.surfaces.request_files import read_object
 from kb.surfaces.site import site_metadata
+from kb.surfaces.site.auth import status
 from kb.surfaces.site.queries import METADATA
 
 
@@ -33,6 +34,7 @@ def serve(db: str, host: str, port: int, metadata: Path) -> None:
     read_object(metadata, "Datasette metadata (a JSON object)")
     metadata = site_metadata(metadata, path.stem)
     click.echo(f"serving {path} read-only at http://{host}:{port}/", err=True)
+    click.echo(f"CDS Hooks services: {status()}", err=True)
     command = ["datasette", "serve", "-i", str(path), "--metadata", str(metadata), "--host", host, "--port", str(port)]
     os.execvp(sys.executable, [sys.executable, "-m", *command])
 

@@ -5,8 +5,9 @@ A PAS request Bundle (a Claim with ``use = preauthorization``) gives, per item:
 - ``date_of_service``: the item's ``servicedDate`` or ``servicedPeriod.start`` (required: it
   picks the policy version);
 - ``requested_drug``: the item's ``productOrService`` coded in HCPCS or NDC, else the
-  MedicationRequest its ``extension-requestedService`` links (RxNorm, NDC or HCPCS); the policy
-  is the one whose coding implications list the drug concept's HCPCS codes;
+  MedicationRequest its ``extension-requestedService`` links (RxNorm, NDC or HCPCS; RxNorm and NDC
+  through the payer's crosswalk); the policy is the one whose HCPCS codes name the drug
+  (``kb.surfaces.fhir.drugs``);
 - ``age_years``: whole years from ``Patient.birthDate`` (a full date) to the date of service;
 - ``diagnosis``: the item's (else the principal) ``Claim.diagnosis``, coded in ICD-10-CM
   directly or through a Condition; where the code does not name the subtype (C91.0 "ALL" holds
@@ -46,10 +47,13 @@ from fhir.resources.R4B.resource import Resource
 
 from kb.concepts.codes import CodeError, system_name
 from kb.concepts.facts import FACTS
-from kb.concepts.match import Value, ancestors, kind_of, read_phrase, read_value
+from kb.concepts.match import Value, ancestors, read_phrase, read_value
 from kb.dates import to_date
+from kb.surfaces.fhir.drugs import crosswalked, policy_for_drug
 from kb.surfaces.fhir.resources import FhirError, Issue, parse
 from kb.surfaces.request_files import JsonNumberError, json_value
+
+__all__ = ["policy_for_drug"]  # the policy for a drug lives in kb.surfaces.fhir.drugs; read here too
 
 DATA = Path(__file__).parent / "data"
 FACT_SYSTEM = "urn:policy-as-data:fact"
@@ -118,24 +122,6 @@ def coded(kind: str, concept: CodeableConcept | None, path: str, systems: set[st
 def drug_of(concept: CodeableConcept | None, path: str, source: str) -> Value | None:
     """The drug a CodeableConcept codes (HCPCS, NDC or RxNorm), or None."""
     return coded("drug", concept, path, DRUG_SYSTEMS, source)
-
-
-def policy_for_drug(connection: sqlite3.Connection, drug: Value | None) -> str | None:
-    """The policy whose coding implications name the drug concept's HCPCS codes (any version)."""
-    if drug is None or drug.concept is None:
-        return None
-    codes = [code for system, code in kind_of("drug").concepts[drug.concept].codes if system == "HCPCS"]
-    if drug.code and drug.code[0] == "HCPCS":
-        codes.append(drug.code[1])
-    if not codes:
-        return None
-    marks = ",".join("?" * len(codes))
-    row = connection.execute(
-        f"SELECT policy_id FROM code WHERE system = 'HCPCS' AND code IN ({marks}) AND superseded_at IS NULL"
-        " ORDER BY policy_id LIMIT 1",
-        codes,
-    ).fetchone()
-    return row[0] if row else None
 
 
 def age_at(birth: date | str | None, day: date) -> int | None:
@@ -283,7 +269,7 @@ def _item_drug(pas: PasRequest, item: ClaimItem, path: str) -> Value | None:
     medication = getattr(requested, "medicationCodeableConcept", None)
     if medication is None:
         medication = getattr(pas.resolve(getattr(requested, "medicationReference", None)), "code", None)
-    return drug_of(medication, f"MedicationRequest/{requested.id}.medication", pas.source)
+    return crosswalked(drug_of(medication, f"MedicationRequest/{requested.id}.medication", pas.source))[0]
 
 
 def diagnosis_of(concept: CodeableConcept | None, path: str, source: str) -> Value | None:

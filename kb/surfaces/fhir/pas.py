@@ -17,8 +17,11 @@ no coverage criteria, non-formulary), which this knowledge base does not hold; a
 reviewer takes it from there. An item no policy covers (a referral, home oxygen) is pended for
 the same reason: this service decides drug policies only and never denies what it cannot read.
 
-``ClaimResponse.outcome`` is ``complete`` when every item is certified or not certified, and
-``queued`` while an item is pended. Notes (``processNote``, linked from each item's
+``ClaimResponse.outcome`` is ``complete``: the request was processed, a pended item included
+(PAS 2.2.1 binds the outcome to complete | error | partial; its own pended example answers
+``complete`` with A4). The response Bundle carries the request Bundle's ``identifier`` and each
+entry's ``fullUrl`` (both 1..1 in PAS); a request without them is answered with an identifier and
+``urn:uuid`` full URLs of the response's own, derived from the Claim, and a note saying so. Notes (``processNote``, linked from each item's
 ``noteNumber``) name the policy, its version label, the knowledge time, the criteria (printed
 label and text) and the source each rests on.
 """
@@ -61,6 +64,8 @@ class ItemAnswer:
     summary: str
     notes: list[str] = field(default_factory=list)
     period: tuple[str, str] | None = None
+    service_date: str | None = None
+    """The date of service read from the item (None when no policy read it)."""
 
 
 def _number(*parts: object) -> str:
@@ -160,13 +165,17 @@ def answer_item(kb: KnowledgeBase, item: ItemFacts, claim_id: str | None, source
         summary += "; needed: " + ", ".join(decision.needed or ["the approval duration (see the notes)"])
     if outcome == "refer":
         summary += "; refer to " + ", ".join(dict.fromkeys(r["policy"] for r in decision.referral))
-    return ItemAnswer(item.sequence, outcome, number, summary, notes, period)
+    return ItemAnswer(item.sequence, outcome, number, summary, notes, period, item.request["date_of_service"])
 
 
-def _item(answer: ItemAnswer, notes: list[int]) -> dict[str, Any]:
+def _item(answer: ItemAnswer, notes: list[int], issued: str) -> dict[str, Any]:
+    """An item of the ClaimResponse: its review action, and its dates (service, issue, period) where known."""
     code, display = REVIEW[answer.decision]
     extension: list[dict[str, Any]] = []
+    if answer.service_date:
+        extension.append({"url": PAS + "extension-itemRequestedServiceDate", "valueDateTime": answer.service_date})
     if answer.period:
+        extension.append({"url": PAS + "extension-itemPreAuthIssueDate", "valueDate": issued})
         extension.append(
             {
                 "url": PAS + "extension-itemPreAuthPeriod",
@@ -198,6 +207,27 @@ def _item(answer: ItemAnswer, notes: list[int]) -> dict[str, Any]:
     }
 
 
+RESPONSE_IDENTIFIER = "urn:policy-as-data:pas-response"
+"""The system of the identifier a response gets when its request Bundle has none."""
+
+
+def _urn(key: str) -> str:
+    """A stable ``urn:uuid`` full URL for an entry that has none."""
+    return f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, key)}"
+
+
+def _missing_tracking(bundle: Bundle) -> str | None:
+    """The note for a request Bundle without its identifier or entry full URLs (1..1 in PAS), or None."""
+    missing = ["Bundle.identifier"] if bundle.identifier is None else []
+    missing += [f"Bundle.entry[{i}].fullUrl" for i, entry in enumerate(bundle.entry or []) if not entry.fullUrl]
+    if not missing:
+        return None
+    return (
+        f"The request lacks {', '.join(missing)} (required by PAS): this response gives its own identifier"
+        " and full URLs; the request's own are needed to match it to this response."
+    )
+
+
 def _reference(pas: PasRequest) -> str:
     return f"Claim/{pas.claim.id}" if pas.claim.id else "Claim"
 
@@ -210,8 +240,10 @@ def response(pas: PasRequest, answers: list[ItemAnswer], now: datetime) -> Bundl
     for answer in answers:
         first = len(notes) + 1
         notes += [{"number": first + i, "type": "display", "text": text} for i, text in enumerate(answer.notes)]
-        items.append(_item(answer, list(range(first, len(notes) + 1))))
-    pended = any(a.decision in ("pend", "refer") for a in answers)
+        items.append(_item(answer, list(range(first, len(notes) + 1)), now.date().isoformat()))
+    missing = _missing_tracking(pas.bundle)
+    if missing:
+        notes.append({"number": len(notes) + 1, "type": "display", "text": missing})
     approved = [a.period for a in answers if a.period]
     stamp = now.isoformat(timespec="seconds")
     claim_response = ClaimResponse.model_validate(
@@ -228,7 +260,7 @@ def response(pas: PasRequest, answers: list[ItemAnswer], now: datetime) -> Bundl
             "insurer": claim.insurer.model_dump(mode="json", exclude_none=True),
             "requestor": claim.provider.model_dump(mode="json", exclude_none=True) if claim.provider else None,
             "request": {"reference": _reference(pas)},
-            "outcome": "queued" if pended else "complete",
+            "outcome": "complete",
             "disposition": " ".join(a.summary for a in answers),
             "preAuthRef": _number(*(a.number for a in answers)) if len(answers) > 1 else answers[0].number,
             "preAuthPeriod": (
@@ -241,10 +273,10 @@ def response(pas: PasRequest, answers: list[ItemAnswer], now: datetime) -> Bundl
         }
     )
     named = [pas.resolve(reference) for reference in (claim.patient, claim.insurer, claim.provider)]
-    entries = [{"fullUrl": f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, claim_response.id)}", "resource": claim_response}]
+    entries = [{"fullUrl": _urn(claim_response.id), "resource": claim_response}]
     entries += [
-        {"fullUrl": entry.fullUrl, "resource": entry.resource}
-        for entry in pas.bundle.entry or []
+        {"fullUrl": entry.fullUrl or _urn(f"{claim_response.id}|{index}"), "resource": entry.resource}
+        for index, entry in enumerate(pas.bundle.entry or [])
         if any(entry.resource is resource for resource in named if resource is not None)
     ]
     return Bundle.model_validate(
@@ -254,7 +286,7 @@ def response(pas: PasRequest, answers: list[ItemAnswer], now: datetime) -> Bundl
             "meta": {"profile": [PAS + "profile-pas-response-bundle"]},
             "identifier": pas.bundle.identifier.model_dump(mode="json", exclude_none=True)
             if pas.bundle.identifier
-            else None,
+            else {"system": RESPONSE_IDENTIFIER, "value": str(uuid.uuid5(uuid.NAMESPACE_URL, claim_response.id))},
             "type": "collection",
             "timestamp": stamp,
             "entry": entries,

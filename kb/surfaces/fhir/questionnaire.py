@@ -9,7 +9,9 @@ criteria tree: an item read only under "If X, ..." (or only in the initial or th
 therapy section) is enabled by X (or by ``request_type``); each criterion an item serves is a
 ``display`` child quoting it, with its source, enabled as that criterion's own conditions say.
 Criteria that need clinical review, referrals and criteria whose text is unknown in the history
-are display items saying so. A filled response is read back in ``kb.surfaces.fhir.response``.
+are display items saying so. The form claims DTR's ``dtr-std-questionnaire`` profile, with a
+narrative (its description, escaped) and ``subjectType`` Patient; the facts an EHR holds are
+prefilled by SDC expressions (``kb.surfaces.fhir.prefill``). A filled response is read back in ``kb.surfaces.fhir.response``.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from html import escape
 from typing import Any
 
 from fhir.resources.R4B.questionnaire import Questionnaire
@@ -29,8 +32,10 @@ from kb.decide.ruleset import SECTIONS, Node, RuleSet
 from kb.errors import KBError
 from kb.predicates import Predicate, facts_read
 from kb.store.asof import Answer
+from kb.surfaces.fhir.prefill import initial_expression, launch_extensions
 
 URL_PREFIX = "urn:policy-as-data:Questionnaire:"
+DTR_STD = "http://hl7.org/fhir/us/davinci-dtr/StructureDefinition/dtr-std-questionnaire"
 FACT_SYSTEM = "urn:policy-as-data:fact:"
 CONCEPT_SYSTEM = "urn:policy-as-data:concept:"
 SOURCE_EXTENSION = "urn:policy-as-data:StructureDefinition:criterion-source"
@@ -306,7 +311,10 @@ def _fact_item(name: str, uses: list[Use]) -> dict[str, Any]:
         for use in uses
         for extra in [tuple(w for w in use.when if w not in common)]
     ]
-    return _enable({"linkId": name, "text": text, **_answers(fact, uses), "item": children}, common)
+    item = {"linkId": name, "text": text, **_answers(fact, uses), "item": children}
+    if prefill := initial_expression(name):
+        item["extension"] = [*item.get("extension", []), *prefill]
+    return _enable(item, common)
 
 
 def _header(answer: Answer, read: set[str]) -> list[dict[str, Any]]:
@@ -394,12 +402,18 @@ def questionnaire(answer: Answer, generated_at: datetime | None = None) -> Quest
     return Questionnaire.model_validate(
         {
             "resourceType": "Questionnaire",
-            "meta": {"lastUpdated": (generated_at or utc_now()).isoformat(timespec="seconds")},
+            "meta": {"lastUpdated": (generated_at or utc_now()).isoformat(timespec="seconds"), "profile": [DTR_STD]},
+            "text": {
+                "status": "generated",
+                "div": f'<div xmlns="http://www.w3.org/1999/xhtml">{escape(description)}</div>',
+            },
+            "extension": launch_extensions(set(found.uses)) or None,
             "url": url(answer.policy_id),
             "version": label,
             "name": "".join(c if c.isalnum() else "_" for c in f"{answer.policy_id}_{label}"),
             "title": f"{answer.policy_id} prior authorization criteria, version {label}",
             "status": "active",
+            "subjectType": ["Patient"],
             "date": answer.known_at_text or answer.loaded_at,
             "publisher": "policy-as-data",
             "description": description,

@@ -1,7 +1,8 @@
 """The CDS Hooks service of Da Vinci CRD on the site (``kb.surfaces.fhir.crd``).
 
 ``GET /cds-services`` is the discovery document; ``POST /cds-services/<id>`` answers a hook
-request with cards and systemActions, or HTTP 400 with a JSON error naming the defect. These
+request with cards and systemActions, or HTTP 400 with a JSON error naming the defect (401 when
+client authentication is configured and the caller's JWT does not verify: ``kb.surfaces.site.auth``). These
 POSTs are the only writes-shaped requests the site lets through (``cds_post``): the read-only
 wrapper passes them, and Datasette's CSRF check skips them (an EHR posts JSON, with no form
 token); every other POST is still refused. Nothing is written: the knowledge base is opened
@@ -15,6 +16,7 @@ import asyncio
 import json
 import re
 import sys
+import time
 from datetime import date
 from typing import Any
 
@@ -25,6 +27,7 @@ from kb.errors import KBError
 from kb.surfaces.api import KnowledgeBase
 from kb.surfaces.fhir.crd import HookError, answer, discovery
 from kb.surfaces.request_files import JsonNumberError, json_value
+from kb.surfaces.site.auth import Unauthenticated, configured, status
 
 SERVICE_PATH = re.compile(r"^/cds-services/[A-Za-z0-9._-]+$")
 
@@ -42,7 +45,7 @@ def skip_csrf(datasette: Any, scope: dict[str, Any]) -> bool:
 
 async def discovery_page(datasette: Any, request: Any) -> Response:
     """/cds-services: the CDS Hooks discovery document."""
-    return Response.json(discovery())
+    return Response.json(discovery(status()))
 
 
 def _error(error: HookError, request: Any) -> Response:
@@ -109,6 +112,11 @@ async def service_page(datasette: Any, request: Any) -> Response:
     try:
         if request.method != "POST":
             raise HookError(f"POST a CDS Hooks request to /cds-services/{service}", status=405)
+        if (check := configured()) is not None:  # the caller first: an unauthenticated body is never read
+            try:
+                check.verify(request.headers.get("authorization"), request.url.split("?")[0], time.time())
+            except Unauthenticated as error:
+                raise HookError(str(error), status=401) from None
         body = await read_body(request, body_limit(datasette))
         path = datasette.get_database().path
         return Response.json(await asyncio.to_thread(_answer, path, service, body))
