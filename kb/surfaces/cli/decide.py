@@ -7,19 +7,14 @@ import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-from rich.progress import Progress
 
-from kb.concepts.facts import fact_vocabulary
-from kb.surfaces.api import KnowledgeBase
 from kb.surfaces.cli.base import DB_OPTION, JSON_OPTION, _emit, cli, reports_errors
-from kb.surfaces.fhir import pas
-from kb.surfaces.fhir.resources import FhirError, operation_outcome
-from kb.surfaces.fhir.response import decide_response
-from kb.surfaces.render import decision_text
-from kb.surfaces.request_files import naming, parse_request, read_batch, read_object, read_record, read_requests
+
+if TYPE_CHECKING:
+    from kb.surfaces.api import KnowledgeBase
 
 
 @cli.command()
@@ -59,6 +54,11 @@ def evaluate(
     """Decide a prior-authorization request (JSON, or a filled FHIR QuestionnaireResponse) under the
     rules in force on its date of service; a Da Vinci PAS request Bundle (FHIR R4) is answered with a
     PAS response Bundle."""
+    from kb.surfaces.api import KnowledgeBase
+    from kb.surfaces.fhir.response import decide_response
+    from kb.surfaces.render import decision_text
+    from kb.surfaces.request_files import naming, parse_request, read_object, read_record
+
     with KnowledgeBase(db) as kb:
         if replay_file is not None:
             record = read_record(replay_file)
@@ -94,6 +94,8 @@ def evaluate(
 def _answer_pas(kb: KnowledgeBase, data: dict[str, Any], source: str, when: str | None) -> None:
     """A PAS request Bundle answered with a PAS response Bundle; a defective or non-PAS payload
     answered with an OperationOutcome."""
+    from kb.surfaces.fhir import pas
+
     if when:
         raise click.UsageError("--as-of does not apply to a PAS request: its items carry their dates of service")
     with answers_fhir():
@@ -103,6 +105,8 @@ def _answer_pas(kb: KnowledgeBase, data: dict[str, Any], source: str, when: str 
 @contextmanager
 def answers_fhir() -> Iterator[None]:
     """A defective FHIR payload is answered with an OperationOutcome (stdout), one line on stderr, exit 1."""
+    from kb.surfaces.fhir.resources import FhirError, operation_outcome
+
     try:
         yield
     except FhirError as error:
@@ -113,6 +117,10 @@ def answers_fhir() -> Iterator[None]:
 def _decide_batch(kb: KnowledgeBase, batch: Path, output: Path, when: str | None, traced: bool) -> None:
     """Decide every good line of ``batch``, write one record per line (a decision or the line's
     error) to ``output``, print the counts; exit 1 when a line was refused."""
+    from rich.progress import Progress
+
+    from kb.surfaces.request_files import read_batch
+
     items = list(read_batch(batch))
     counts: dict[str, int] = {}
     refused: list[str] = []
@@ -143,6 +151,8 @@ def _decide_batch(kb: KnowledgeBase, batch: Path, output: Path, when: str | None
 def facts(name: str | None, as_json: bool) -> None:
     """The fact vocabulary of a request: each fact's type, meaning, and the values and code
     systems it accepts (NAME: one fact, with every concept it knows)."""
+    from kb.concepts.facts import fact_vocabulary
+
     rows = fact_vocabulary()
     if name is not None:
         if name not in rows:
@@ -172,6 +182,9 @@ def _fact_lines(name: str, row: dict[str, Any], every: bool) -> str:
 @reports_errors
 def impact(policy: str, before: str, after: str, requests_file: Path, db: str, as_json: bool) -> None:
     """The requests that the versions in force on FROM and TO would decide differently, and why."""
+    from kb.surfaces.api import KnowledgeBase
+    from kb.surfaces.request_files import read_requests
+
     with KnowledgeBase(db) as kb:
         changed = kb.impact(policy, before, after, read_requests(requests_file))
 

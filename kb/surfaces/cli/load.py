@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from kb.predicates.decidable import Blocked
-from kb.surfaces.api import KnowledgeBase
 from kb.surfaces.cli.base import CHANGES_OPTION, DB_OPTION, JSON_OPTION, _emit, cli, counted, reports_errors
 from loaders.source import ReadOptions
 from revisions.log import DEFAULT_RULE, RULES
+
+if TYPE_CHECKING:
+    from kb.predicates.decidable import Blocked
 
 
 @cli.command()
@@ -45,12 +46,15 @@ def load(
     rule: str,
     max_bytes: int,
     allow_control_characters: bool,
-    changes: Path,
+    changes: Path | None,
     wait: float,
 ) -> None:
     """Load policy documents (default: the bundled CP.PHAR.359) in one transaction."""
+    from kb.store.load import BUNDLED_CHANGES
+    from kb.surfaces.api import KnowledgeBase
+
     options = ReadOptions(max_bytes, allow_control_characters)
-    with KnowledgeBase(db, changes=changes, rule=rule, wait=wait) as kb:
+    with KnowledgeBase(db, changes=changes or BUNDLED_CHANGES, rule=rule, wait=wait) as kb:
         for report in kb.load(paths or None, options=options):
             state = "loaded" if report.changed else "unchanged (already loaded; nothing written)"
             click.echo(f"{report.policy_id}: {state} from {report.source}")
@@ -122,6 +126,8 @@ def _summary(content: dict[str, Any] | None) -> str:
 @reports_errors
 def policies(db: str, as_json: bool) -> None:
     """List the policies in the knowledge base."""
+    from kb.surfaces.api import KnowledgeBase
+
     with KnowledgeBase(db) as kb:
         rows = kb.policies()
     _emit(

@@ -7,12 +7,11 @@ from pathlib import Path
 
 import click
 
-from kb.store.load import BUNDLED_CHANGES
-from kb.surfaces.api import KnowledgeBase
 from kb.surfaces.cli.base import DB_OPTION, JSON_OPTION, _emit, cli, reports_errors
-from kb.surfaces.export import EXPORTS, diff_xlsx
-from kb.surfaces.render import answer_text
-from kb.surfaces.reports import diff_table, history_text, mutation_text, plain, render_diffs
+
+EXPORT_FORMATS = ("csv", "html", "json", "markdown", "questionnaire", "xlsx")
+"""The keys of ``kb.surfaces.export.EXPORTS`` (a test keeps them equal), named here so that the
+option's choices do not import the exports and openpyxl."""
 
 
 @cli.command()
@@ -22,6 +21,9 @@ from kb.surfaces.reports import diff_table, history_text, mutation_text, plain, 
 @reports_errors
 def show(policy: str, db: str, as_json: bool) -> None:
     """Print a policy as its newest version reads: criteria tree, durations, codes, references."""
+    from kb.surfaces.api import KnowledgeBase
+    from kb.surfaces.render import answer_text
+
     with KnowledgeBase(db) as kb:
         answer = kb.show(policy)
     _emit(as_json, answer.to_json(), lambda: answer_text(answer))
@@ -36,6 +38,9 @@ def show(policy: str, db: str, as_json: bool) -> None:
 @reports_errors
 def asof(policy: str, date: str, db: str, known_at: str | None, as_json: bool) -> None:
     """What POLICY said on DATE (YYYY-MM-DD): version, criteria, durations, sources, unknowns."""
+    from kb.surfaces.api import KnowledgeBase
+    from kb.surfaces.render import answer_text
+
     with KnowledgeBase(db) as kb:
         answer = kb.as_of(policy, date, known_at)
     _emit(as_json, answer.to_json(), lambda: answer_text(answer))
@@ -48,6 +53,8 @@ def asof(policy: str, date: str, db: str, known_at: str | None, as_json: bool) -
 @reports_errors
 def versions(policy: str, db: str, as_json: bool) -> None:
     """The version timeline of POLICY: label, window and whether read or reconstructed."""
+    from kb.surfaces.api import KnowledgeBase
+
     with KnowledgeBase(db) as kb:
         rows = kb.versions(policy)
     _emit(
@@ -97,6 +104,10 @@ def diff(
     named ("age ≥ 15 years -> age ≥ 18 years"); the revision-log audit matches each logged
     clause to the changes it describes.
     """
+    from kb.surfaces.api import KnowledgeBase
+    from kb.surfaces.export import diff_xlsx
+    from kb.surfaces.reports import diff_table, plain, render_diffs
+
     if len(arguments) != (2 if every_policy else 3):
         raise click.UsageError("expected POLICY FROM TO, or --all FROM TO")
     policy, before, after = (None, *arguments) if every_policy else arguments
@@ -136,7 +147,7 @@ def _write(rendered: str | bytes, output: Path | None) -> None:
 @cli.command()
 @click.argument("policy")
 @click.option("--as-of", "when", required=True, help="The date (YYYY-MM-DD) or version label.")
-@click.option("--format", "fmt", type=click.Choice(sorted(EXPORTS)), default="csv", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(EXPORT_FORMATS), default="csv", show_default=True)
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write to a file.")
 @click.option("--known-at", help="Export as the knowledge base knew it at this ISO timestamp.")
 @DB_OPTION
@@ -145,6 +156,9 @@ def export(policy: str, when: str, fmt: str, output: Path | None, known_at: str 
     """Export the rules of POLICY in force on a date: tables (csv, json, xlsx) or the policy as it
     read; every format states the effective-date rule, the rule-dependent windows, the
     knowledge time and when it was generated."""
+    from kb.surfaces.api import KnowledgeBase
+    from kb.surfaces.export import EXPORTS
+
     with KnowledgeBase(db) as kb:
         answer = kb.as_of(policy, kb.resolve(policy, when), known_at)
     _write(EXPORTS[fmt](answer), output)
@@ -169,6 +183,10 @@ def audit(policy: str, mutations: bool, known_at: str | None, changes: Path | No
     names (values compared), every change to a clause, every citation of the change data, what
     it claims against the log and the stored copies; and each loaded document against the one
     before it. With --changes DIR, the history built from DIR is audited."""
+    from kb.store.load import BUNDLED_CHANGES
+    from kb.surfaces.api import KnowledgeBase
+    from kb.surfaces.reports import history_text, mutation_text
+
     with KnowledgeBase(db, changes=changes or BUNDLED_CHANGES) as kb:
         result = kb.audit(policy, known_at, changes)
         report = kb.mutations(policy) if mutations else None

@@ -9,12 +9,7 @@ from pathlib import Path
 import click
 
 from kb.errors import MissingKnowledgeBase
-from kb.store.staging import check_database
 from kb.surfaces.cli.base import DB_OPTION, cli, reports_errors
-from kb.surfaces.request_files import read_object
-from kb.surfaces.site import site_metadata
-from kb.surfaces.site.auth import status
-from kb.surfaces.site.queries import METADATA
 
 
 @cli.command()
@@ -22,15 +17,24 @@ from kb.surfaces.site.queries import METADATA
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8001, show_default=True, type=click.IntRange(1, 65535))
 @click.option(
-    "--metadata", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=METADATA, show_default=True
+    "--metadata",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    show_default="the project's datasette_metadata.json",
 )
 @reports_errors
-def serve(db: str, host: str, port: int, metadata: Path) -> None:
+def serve(db: str, host: str, port: int, metadata: Path | None) -> None:
     """Publish the knowledge base with Datasette, read-only (build it first with `kb load`)."""
+    from kb.store.staging import check_database
+    from kb.surfaces.request_files import read_object
+    from kb.surfaces.site import site_metadata
+    from kb.surfaces.site.auth import status
+    from kb.surfaces.site.queries import METADATA
+
     path = Path(db)
     if not path.is_file():
         raise MissingKnowledgeBase(db)
     check_database(path)
+    metadata = metadata or METADATA
     read_object(metadata, "Datasette metadata (a JSON object)")
     metadata = site_metadata(metadata, path.stem)
     click.echo(f"serving {path} read-only at http://{host}:{port}/", err=True)
@@ -98,6 +102,7 @@ def reliability(
     load very long lines and a large one-line file, and print what became of each (see README,
     Reliability); exit 1 on any failure."""
     from kb.reliability import Sizes, report
+    from kb.surfaces.site.queries import METADATA
 
     sizes = Sizes(kills, documents, requests, big_file_mb, fhir, long_line)
     text, problems = report(cli, METADATA, sizes, seed)
