@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from kb.bench.harness import bench_requests, bundled_figures, flat_facts, handwritten, table
+from kb.bench.latency import BASELINE, cli_figures
 
 
 def test_bench_figures_have_baselines():
@@ -19,3 +20,13 @@ def test_bench_figures_have_baselines():
 def test_bench_requests_reach_every_outcome():
     outcomes = {handwritten(flat_facts(r)) for r in bench_requests(500)}
     assert outcomes == {"approve", "deny", "pend", "refer"}
+
+
+def test_latency_figures_time_each_command_beside_the_import_baseline(tmp_path):
+    figures = cli_figures(tmp_path, runs=1)
+    assert [f.name for f in figures] == [
+        "kb --help",
+        "kb asof CP.PHAR.359 2024-08-01",
+        "kb evaluate, ICD-10-CM and NUCC codes",
+    ]
+    assert all(f.unit == "s" and f.baseline == BASELINE and f.value > 0 and f.baseline_value > 0 for f in figures)

@@ -57,18 +57,26 @@ def serve(db: str, host: str, port: int, metadata: Path | None) -> None:
 )
 @click.option("--versions", default=7, show_default=True, help="Versions per synthetic policy.")
 @click.option("--keep", type=click.Path(file_okay=False, path_type=Path), help="Build the synthetic corpora here.")
-def bench(quick: bool, runs: int, sizes: list[int], versions: int, keep: Path | None) -> None:
+@click.option(
+    "--latency", "latency_only", is_flag=True, help="Only what a person waits on: each command as a fresh process, 5 runs (kb bench includes it)."
+)
+def bench(quick: bool, runs: int, sizes: list[int], versions: int, keep: Path | None, latency_only: bool) -> None:
     """Figures for the bundled policy and a synthetic payer-scale knowledge base, each beside a
     baseline measured in the same run (see README, Performance)."""
     import tempfile
 
     from kb.bench.corpus import corpus_figures
     from kb.bench.harness import bundled_figures, scale_figures, table
+    from kb.bench.latency import cli_figures
 
-    runs = 200 if quick else runs
-    counts = [100] if quick else sizes
-    figures = bundled_figures(runs) + corpus_figures(max(runs * 10, 2000))
     with tempfile.TemporaryDirectory() as scratch:
+        figures = cli_figures(Path(scratch), runs=5) if latency_only or not quick else []
+        if latency_only:
+            click.echo(table(figures))
+            return
+        runs = 200 if quick else runs
+        counts = [100] if quick else sizes
+        figures += bundled_figures(runs) + corpus_figures(max(runs * 10, 2000))
         for count in counts:
             folder = (keep or Path(scratch)) / f"synthetic-{count}x{versions}"
             figures += scale_figures(folder, count, versions, runs)
