@@ -1,9 +1,9 @@
 """Code systems a request may use, and what each one can tell.
 
-ICD-10-CM is checked against the code tables of the ``simple-icd-10-cm`` package (imported on
-first use: it takes about a second); its hierarchy is the codes' own (C91.00 under C91.0).
-A diagnosis in words the vocabulary does not know is looked up among ICD-10-CM's descriptions
-and inclusion terms (``icd_names``). NUCC taxonomy, HCPCS, RxNorm and NDC codes are checked for form only: a well-formed code the
+ICD-10-CM is checked against the code tables of the ``simple-icd-10-cm`` package, read from a
+cache file built once per package version (``icd_tables``); its hierarchy is the codes' own
+(C91.00 under C91.0). A diagnosis in words the vocabulary does not know is looked up among
+ICD-10-CM's descriptions and inclusion terms (``icd_names``). NUCC taxonomy, HCPCS, RxNorm and NDC codes are checked for form only: a well-formed code the
 vocabulary does not name is *unrecognised* (asked for, never denied). FHIR system URIs are
 accepted beside the short names.
 """
@@ -11,10 +11,10 @@ accepted beside the short names.
 from __future__ import annotations
 
 import re
-import warnings
 from collections.abc import Iterator
 from functools import cache
-from typing import Any
+
+from kb.concepts import icd_tables
 
 SYSTEMS: dict[str, tuple[str, str]] = {
     "ICD-10-CM": ("http://hl7.org/fhir/sid/icd-10-cm", r"^[A-TV-Z][0-9][0-9A-Z](?:\.[0-9A-Z]{1,4})?$"),
@@ -49,23 +49,9 @@ def system_name(system: str) -> str:
     return name
 
 
-@cache
-def _icd() -> Any:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        import simple_icd_10_cm
-
-    return simple_icd_10_cm
-
-
 def icd_description(code: str) -> str | None:
     """The ICD-10-CM description of a code, or None if the code does not exist."""
-    icd = _icd()
-    return (
-        icd.get_description(code)
-        if icd.is_valid_item(code) and (icd.is_category_or_subcategory(code) or icd.is_extended_subcategory(code))
-        else None
-    )
+    return icd_tables.description(code)
 
 
 VAGUE = re.compile(r"\b(?:unspecified|other|not elsewhere classified)\b", re.I)
@@ -74,14 +60,7 @@ VAGUE = re.compile(r"\b(?:unspecified|other|not elsewhere classified)\b", re.I)
 
 def icd_names() -> Iterator[tuple[str, str]]:
     """(code, name) for every ICD-10-CM code's description and inclusion terms, vague ones left out."""
-    icd = _icd()
-    for raw in icd.get_all_codes(False):
-        if not (icd.is_category_or_subcategory(raw) or icd.is_extended_subcategory(raw)):
-            continue
-        code = f"{raw[:3]}.{raw[3:]}" if len(raw) > 3 else raw
-        for name in [icd.get_description(raw), *icd.get_inclusion_term(raw)]:
-            if not VAGUE.search(name):
-                yield code, name
+    return ((code, name) for code, name in icd_tables.names() if not VAGUE.search(name))
 
 
 @cache
