@@ -7,10 +7,12 @@ Runs of a figure and of its baseline are interleaved; each figure is the median 
 from __future__ import annotations
 
 import json
+import socket
 import statistics
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
 from kb.bench.harness import Figure
@@ -49,8 +51,8 @@ def command_figure(name: str, arguments: list[str], runs: int) -> Figure:
 
 
 def cli_figures(folder: Path, runs: int) -> list[Figure]:
-    """``kb --help``, ``kb asof`` and ``kb evaluate`` of a coded request, on the bundled policy
-    loaded into ``folder``."""
+    """``kb --help``, ``kb asof`` and ``kb evaluate`` of a coded request, and the first CDS hook after
+    ``kb serve`` starts, on the bundled policy loaded into ``folder``."""
     database = folder / "latency.sqlite"
     with KnowledgeBase(database) as kb:
         kb.load()
@@ -61,4 +63,65 @@ def cli_figures(folder: Path, runs: int) -> list[Figure]:
         command_figure("kb --help", ["--help"], runs),
         command_figure("kb asof CP.PHAR.359 2024-08-01", ["asof", "CP.PHAR.359", "2024-08-01", *db], runs),
         command_figure("kb evaluate, ICD-10-CM and NUCC codes", ["evaluate", str(request), *db], runs),
+        first_hook_figure(folder, runs),
     ]
+
+
+HOOK = Path(__file__).resolve().parents[1] / "data" / "bench" / "besponsa-order-sign.json"
+"""An order-sign request for Besponsa, as an EHR sends it (patient, coverage and prescriber prefetched)."""
+
+
+def _post(url: str, body: bytes) -> float:
+    """Wall time of one hook request; anything but 200 is an error, not a figure."""
+    request = urllib.request.Request(url, data=body, headers={"content-type": "application/json"})
+    start = time.perf_counter()
+    with urllib.request.urlopen(request, timeout=60) as response:
+        response.read()
+        if response.status != 200:
+            raise RuntimeError(f"{url} answered {response.status}")
+    return time.perf_counter() - start
+
+
+def _serve(database: Path) -> tuple[subprocess.Popen[bytes], str]:
+    """``kb serve`` on a free loopback port, once it answers; the process and the service's URL."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen(
+        [sys.executable, "-m", "kb", "serve", "--db", str(database), "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(f"{base}/cds-services", timeout=5).read()
+            return server, f"{base}/cds-services/policy-as-data-order-sign"
+        except OSError:
+            time.sleep(0.1)
+    server.kill()
+    raise RuntimeError("kb serve did not answer within 120 s")
+
+
+def first_hook_figure(folder: Path, runs: int) -> Figure:
+    """The first hook request after ``kb serve`` has started, beside the warm ones after it
+    (medians over ``runs`` fresh servers)."""
+    database = folder / "latency.sqlite"
+    body = HOOK.read_bytes()
+    first, warm = [], []
+    for _ in range(runs):
+        server, url = _serve(database)
+        try:
+            first.append(_post(url, body))
+            warm.append(statistics.median(_post(url, body) for _ in range(5)))
+        finally:
+            server.terminate()
+            server.wait()
+    return Figure(
+        "first CDS hook after kb serve starts",
+        statistics.median(first),
+        "s",
+        "a warm hook request",
+        statistics.median(warm),
+    )

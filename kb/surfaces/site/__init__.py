@@ -4,7 +4,8 @@ Registered through the ``datasette`` entry point (this package); its hooks live 
 modules: ``pages`` (home, policy, diff and coverage pages, and the notes above each canned
 query), ``cells`` (policy text as it reads in table cells), ``errors`` (read-only, no 500 for a
 bad request), ``feed`` (Atom), ``cds`` (the CDS Hooks service of Da Vinci CRD), ``search`` (the
-search page), ``labels`` (the words of canned query pages). The canned queries are built in
+search page), ``labels`` (the words of canned query pages), ``warm`` (the CDS service warmed at
+start). The canned queries are built in
 ``queries`` and kept in datasette_metadata.json.
 """
 
@@ -20,6 +21,7 @@ from kb.surfaces.site.cells import render_cell
 from kb.surfaces.site.errors import asgi_wrapper, handle_exception
 from kb.surfaces.site.feed import register_output_renderer
 from kb.surfaces.site.pages import extra_template_vars, register_routes
+from kb.surfaces.site.warm import startup
 
 __all__ = [
     "asgi_wrapper",
@@ -30,6 +32,7 @@ __all__ = [
     "render_cell",
     "site_metadata",
     "skip_csrf",
+    "startup",
 ]
 
 

@@ -90,7 +90,7 @@ async def read_body(request: Any, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def _answer(path: str, service: str, body: bytes) -> dict[str, Any]:
+def answer_body(path: str, service: str, body: bytes) -> dict[str, Any]:
     """The hook response to a body (run in a worker thread: reading and deciding take CPU time)."""
     try:
         data = json_value(body.decode("utf-8"))
@@ -119,7 +119,7 @@ async def service_page(datasette: Any, request: Any) -> Response:
                 raise HookError(str(error), status=401) from None
         body = await read_body(request, body_limit(datasette))
         path = datasette.get_database().path
-        return Response.json(await asyncio.to_thread(_answer, path, service, body))
+        return Response.json(await asyncio.to_thread(answer_body, path, service, body))
     except HookError as error:
         return _error(error, request)
 
