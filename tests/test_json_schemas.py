@@ -1,5 +1,5 @@
-"""The JSON outputs are contracts: ``kb asof --json`` / ``kb show --json``, ``kb evaluate --json``
-and ``kb diff --format json`` follow the published schemas in kb/schemas/ (a renamed or dropped
+"""The JSON outputs are contracts: ``kb asof --json`` / ``kb show --json``, ``kb evaluate --json``,
+``kb audit --json`` and ``kb diff --format json`` follow the published schemas in kb/schemas/ (a renamed or dropped
 key fails here)."""
 
 from __future__ import annotations
@@ -8,8 +8,12 @@ import json
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
+
+from kb.surfaces.cli import cli
+from tests.conftest import BUNDLED, FIXTURES
 
 SCHEMAS = Path(__file__).resolve().parents[1] / "kb" / "schemas"
 POLICY = "CP.PHAR.359"
@@ -43,6 +47,22 @@ def test_evaluate_json_follows_its_schema(run):
     assert _errors("evaluate", data) == []
 
 
+def test_audit_json_follows_its_schema(run):
+    data = json.loads(run("audit", POLICY, "--json"))
+    assert data["history"]["clauses"] and _errors("audit", data) == []
+
+
+def test_the_audit_of_a_newer_document_follows_the_schema(tmp_path):
+    """A second document is audited against the first: the ``documents`` entries are checked too."""
+    db = str(tmp_path / "kb.sqlite")
+    CliRunner().invoke(cli, ["load", str(BUNDLED), str(FIXTURES / "CP.PHAR.359_12.25-constructed.txt"), "--db", db])
+    result = CliRunner().invoke(cli, ["audit", POLICY, "--json", "--db", db])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert len(data["documents"]) == 1 and data["documents"][0]["changed_not_logged"]
+    assert _errors("audit", data) == []
+
+
 def test_a_renamed_key_is_caught(run):
     """The schema names every key a consumer reads: renaming one (as a refactoring might) fails."""
     data = json.loads(run("asof", POLICY, "2024-08-01", "--json"))
@@ -51,3 +71,6 @@ def test_a_renamed_key_is_caught(run):
     decision = json.loads(run("evaluate", str(REQUEST), "--json"))
     decision["verdict"] = decision.pop("decision")
     assert any("decision" in error for error in _errors("evaluate", decision))
+    audit = json.loads(run("audit", POLICY, "--json"))
+    audit["history"]["unlogged"] = audit["history"].pop("changed_not_logged")
+    assert any("changed_not_logged" in error for error in _errors("audit", audit))
